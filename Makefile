@@ -1,0 +1,65 @@
+# ga4lake — every target is a thin wrapper over the `ga4lake` CLI or the installer.
+# Installs are cached in $(GA4LAKE_HOME) (default ~/.cache/ga4lake); state lives in ./var.
+SHELL := /bin/bash
+GA4LAKE_HOME ?= $(HOME)/.cache/ga4lake
+VENV := $(GA4LAKE_HOME)/venvs/main
+PY := $(VENV)/bin/python
+GA4LAKE := $(VENV)/bin/ga4lake
+PYTEST_ARGS ?=
+export GA4LAKE_HOME
+
+.PHONY: help install install-minio up down status demo test test-unit test-integration test-minio lint fmt bench clean
+
+help:
+	@echo "make demo   - install what is missing, start the stack, run the main job"
+	@echo "make test   - install what is missing, start the stack, run every test"
+	@echo "make install | up | down | status | lint | test-unit | test-integration | test-minio | bench | clean"
+
+install:
+	PYTHONPATH=src python3 -m ga4lake.stack.install
+
+install-minio:
+	PYTHONPATH=src python3 -m ga4lake.stack.install --minio
+
+up: install
+	$(GA4LAKE) stack up
+
+down:
+	@if [ -x $(GA4LAKE) ]; then $(GA4LAKE) stack down; fi
+
+status:
+	$(GA4LAKE) stack status
+
+demo: up
+	$(PY) -m ga4lake.demo
+
+lint: install
+	$(VENV)/bin/ruff check src tests
+	$(VENV)/bin/ruff format --check src tests
+
+fmt:
+	$(VENV)/bin/ruff format src tests
+	$(VENV)/bin/ruff check --fix src tests
+
+test-unit: install
+	$(VENV)/bin/pytest tests/unit $(PYTEST_ARGS)
+
+# integration tests start the stack themselves (session fixture) and leave it running
+test-integration: install
+	$(VENV)/bin/pytest tests/integration $(PYTEST_ARGS)
+
+# the same lake smoke flow with MinIO as the S3 server (separate state dir and build)
+MINIO_ENV := GA4LAKE_S3=minio GA4LAKE_STATE_DIR=$(CURDIR)/var/minio-stack
+test-minio: install-minio down
+	$(MINIO_ENV) $(VENV)/bin/pytest tests/integration/test_smoke.py $(PYTEST_ARGS); rc=$$?; \
+	$(MINIO_ENV) $(GA4LAKE) stack down; exit $$rc
+
+test: install
+	$(VENV)/bin/ruff check src tests
+	$(VENV)/bin/pytest tests $(PYTEST_ARGS)
+
+bench: up
+	$(PY) -m ga4lake.bench
+
+clean: down
+	rm -rf var

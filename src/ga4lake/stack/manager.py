@@ -1,0 +1,61 @@
+"""`ga4lake stack up|down|status`: start in dependency order, stop in reverse, report health and memory."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+
+from ga4lake.config import Settings
+from ga4lake.stack.process import Service, StackError, rss_kb
+from ga4lake.stack.services import build_services
+
+
+def _say(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def up(
+    settings: Settings, with_spark: bool | None = None, progress: Callable[[str], None] = _say
+) -> dict[str, float]:
+    """Start every service not already healthy; returns seconds spent per service."""
+    settings.logs_dir.mkdir(parents=True, exist_ok=True)
+    timings: dict[str, float] = {}
+    for svc in build_services(settings, with_spark):
+        t0 = time.monotonic()
+        outcome = svc.start(progress)
+        timings[svc.name] = time.monotonic() - t0
+        progress(f"  {svc.name:<13} {outcome:<16} port {svc.port:<6} ({timings[svc.name]:.1f}s)")
+    return timings
+
+
+def down(settings: Settings, progress: Callable[[str], None] = _say) -> None:
+    # stop everything we may have started, whatever the current settings select
+    for svc in reversed(build_services(settings, with_spark=True)):
+        outcome = svc.stop()
+        progress(f"  {svc.name:<13} {outcome}")
+
+
+def status_rows(settings: Settings) -> list[dict[str, object]]:
+    rows = []
+    for svc in build_services(settings, with_spark=True):
+        pid = svc.pid()
+        rows.append(
+            {
+                "service": svc.name,
+                "port": svc.port,
+                "pid": pid or "-",
+                "health": ("healthy" if svc.healthy() else "unhealthy") if pid else "stopped",
+                "rss_mb": round(rss_kb(pid) / 1024) if pid else 0,
+                "log": str(svc.log_file),
+            }
+        )
+    return rows
+
+
+def require_healthy(settings: Settings, names: tuple[str, ...]) -> None:
+    """Fail fast with a clear message when a command needs services that are down."""
+    by_name: dict[str, Service] = {s.name: s for s in build_services(settings, with_spark=True)}
+    down_ = [n for n in names if n in by_name and not by_name[n].healthy()]
+    if down_:
+        raise StackError(f"service(s) not running: {', '.join(down_)} — start the stack with `make up`")

