@@ -68,15 +68,73 @@ def cmd_sql(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---- lake loads ----------------------------------------------------------------------------------
+def _day(text: str):
+    from datetime import date
+
+    try:
+        return (
+            date.fromisoformat(text) if "-" in text else date(int(text[:4]), int(text[4:6]), int(text[6:8]))
+        )
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD or YYYYMMDD): {text!r}") from exc
+
+
+def _load_summary(result) -> int:
+    if result.status == "noop":
+        print("nothing to do (main unchanged)")
+        return 0
+    print(
+        f"published {result.load_id}: {len(result.days)} day(s), {sum(result.rows.values())} rows, "
+        f"main {result.main_before[:12]} -> {result.main_after[:12]}; seconds {result.seconds}"
+    )
+    return 0
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from ga4lake.lake import load
+
+    settings = load_settings()
+    try:
+        return _load_summary(
+            load.ingest(
+                settings, args.source, args.start, args.end, force=args.force, slice_days=args.slice_days
+            )
+        )
+    except load.AuditFailed as exc:
+        print(f"ga4lake: {exc}", file=sys.stderr)
+        return 3
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from ga4lake.lake import load
+
+    settings = load_settings()
+    try:
+        return _load_summary(load.rerun(settings, args.start, args.end, slice_days=args.slice_days))
+    except load.AuditFailed as exc:
+        print(f"ga4lake: {exc}", file=sys.stderr)
+        return 3
+
+
+def cmd_rollback(args: argparse.Namespace) -> int:
+    from ga4lake.lake import load
+
+    undone = load.rollback(load_settings(), args.to)
+    print(f"undid {len(undone)} commit(s)")
+    return 0
+
+
 # ---- nessie branches ---------------------------------------------------------------------------
 def cmd_branches(args: argparse.Namespace) -> int:
     from ga4lake.lake.nessie import NessieClient
 
-    client = NessieClient(load_settings().nessie_api)
+    settings = load_settings()
+    client = NessieClient(settings.nessie_api)
     rows = [
         {"name": r.name, "type": r.type, "hash": r.hash[:12]}
         for r in client.list_references()
-        if args.all or r.name != client.default_branch()
+        if args.all or r.name != settings.lake_branch
     ]
     _print_table(rows)
     return 0
@@ -85,7 +143,8 @@ def cmd_branches(args: argparse.Namespace) -> int:
 def cmd_history(args: argparse.Namespace) -> int:
     from ga4lake.lake.nessie import NessieClient
 
-    client = NessieClient(load_settings().nessie_api)
+    settings = load_settings()
+    client = NessieClient(settings.nessie_api)
     rows = [
         {
             "commit": c.hash[:12],
@@ -93,7 +152,7 @@ def cmd_history(args: argparse.Namespace) -> int:
             "load_id": c.properties.get("ga4lake.load_id", ""),
             "message": c.message.splitlines()[0][:80] if c.message else "",
         }
-        for c in client.log(args.ref, limit=args.limit)
+        for c in client.log(args.ref or settings.lake_branch, limit=args.limit)
     ]
     _print_table(rows)
     return 0
@@ -126,12 +185,34 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--schema", default=None)
     q.set_defaults(func=cmd_sql)
 
+    ing = sub.add_parser("ingest", help="land export files and load new/restated days through every layer")
+    ing.add_argument("--from", dest="source", required=True, help="directory, file or s3://bucket/prefix")
+    ing.add_argument("--start", type=_day)
+    ing.add_argument("--end", type=_day)
+    ing.add_argument("--force", action="store_true", help="reprocess days whose files are unchanged too")
+    ing.add_argument(
+        "--slice-days", type=int, default=30, help="days per Spark job in range mode (default 30)"
+    )
+    ing.set_defaults(func=cmd_ingest)
+
+    rr = sub.add_parser("run", help="reprocess days already landed, through every layer")
+    rr.add_argument("--start", type=_day, required=True)
+    rr.add_argument("--end", type=_day, required=True)
+    rr.add_argument("--slice-days", type=int, default=30)
+    rr.set_defaults(func=cmd_run)
+
+    rb = sub.add_parser("rollback", help="reset main to an earlier commit or time (says what it undid)")
+    rb.add_argument(
+        "--to", required=True, help="commit hash (or prefix) or ISO timestamp, e.g. 2020-11-05T10:00Z"
+    )
+    rb.set_defaults(func=cmd_rollback)
+
     b = sub.add_parser("branches", help="list Nessie branches kept for inspection")
     b.add_argument("--all", action="store_true", help="include the default branch")
     b.set_defaults(func=cmd_branches)
 
     h = sub.add_parser("history", help="show the Nessie commit log of a branch (default main)")
-    h.add_argument("--ref", default="main")
+    h.add_argument("--ref", default=None, help="branch (default: GA4LAKE_LAKE_BRANCH, i.e. main)")
     h.add_argument("--limit", type=int, default=20)
     h.set_defaults(func=cmd_history)
 
@@ -147,9 +228,17 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    from ga4lake.lake.landing import LandingError
+    from ga4lake.lake.load import LoadError
     from ga4lake.lake.nessie import NessieError
 
-    expected: tuple[type[BaseException], ...] = (StackError, ConfigError, NessieError)
+    expected: tuple[type[BaseException], ...] = (
+        StackError,
+        ConfigError,
+        NessieError,
+        LandingError,
+        LoadError,
+    )
     try:
         from trino.exceptions import TrinoQueryError
 

@@ -104,6 +104,7 @@ class Settings:
     trino_heap: str
     trino_user: str
     start_timeout: int
+    lake_branch: str = "main"
 
     # --- derived locations -------------------------------------------------------------
     @property
@@ -205,4 +206,5 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         trino_heap=env.get("GA4LAKE_TRINO_HEAP", "3G"),
         trino_user=env.get("GA4LAKE_TRINO_USER", "ga4lake"),
         start_timeout=_int(env, "GA4LAKE_START_TIMEOUT"),
+        lake_branch=env.get("GA4LAKE_LAKE_BRANCH") or "main",
     )

@@ -47,6 +47,10 @@ class Commit:
     parent_hashes: tuple[str, ...] = ()
 
 
+#: Hash of the empty repository (the parent of every first commit).
+NO_ANCESTOR = "2e1cfa82b035c26cbbbdae632cea070514eb8b773f616aaeaf668e2f0be8f10d"
+
+
 class NessieClient:
     def __init__(self, api_url: str, timeout: float = 30.0, session: requests.Session | None = None) -> None:
         self.api = api_url.rstrip("/")

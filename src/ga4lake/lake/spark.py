@@ -75,6 +75,8 @@ def session_conf(settings: Settings, app_name: str = "ga4lake") -> dict[str, str
         "spark.executor.extraJavaOptions": _JVM_OPTS,
         "spark.local.dir": str(settings.state_dir / "spark" / "tmp"),
         "spark.sql.iceberg.vectorization.enabled": "true",
+        "spark.sql.mapKeyDedupPolicy": "LAST_WIN",  # repeated param keys are quarantined, not fatal
+        "spark.sql.parquet.mergeSchema": "false",
     }
     if settings.spark_master.startswith("spark://"):
         conf["spark.executor.memory"] = os.environ.get("GA4LAKE_SPARK_EXECUTOR_MEMORY", "4g")

@@ -144,12 +144,12 @@ def step_jars(settings: Settings) -> None:
         top = f"trino-server-{versions.TRINO}/"
         keep = [top + "bin/", top + "lib/", *(f"{top}plugin/{p}/" for p in versions.TRINO_PLUGINS)]
         with tarfile.open(jars / versions.TRINO_TARBALL) as tar:
+            # plugins hard-link jars of lib/: keep member names so tarfile resolves the links
             members = [m for m in tar.getmembers() if any(m.name.startswith(k) for k in keep)]
-            for m in members:
-                m.name = m.name[len(top) :]
             tar.extractall(tmp, members=members, filter="tar")
         shutil.rmtree(trino, ignore_errors=True)
-        tmp.rename(trino)
+        (tmp / top.rstrip("/")).rename(trino)
+        shutil.rmtree(tmp)
     else:
         log(f"Trino in {trino}")
 

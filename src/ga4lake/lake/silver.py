@@ -1,0 +1,290 @@
+"""Silver: one row per de-duplicated, contract-checked event, with dbt-ga4 keys and typed columns.
+
+Pure DataFrame -> DataFrame functions (no catalogs, no I/O). Semantics follow dbt-ga4's
+``base_ga4__events`` / ``stg_ga4__events`` (docs: dbt-ga4-semantics.md §2–3):
+
+* keys: ``client_key = b64md5(user_pseudo_id ‖ stream_id)``, ``session_key = b64md5(client_key ‖ session_id)``,
+  ``session_partition_key = session_key ‖ event_date``, ``event_key = b64md5(concat_skip_nulls(...))``;
+* de-duplication on (date, stream, user, session, cleaned name, timestamp, params sorted by key);
+* the standard params as typed columns, every other param kept in typed maps (nothing lost).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pyspark.sql import Column, DataFrame, Window
+from pyspark.sql import functions as F
+from pyspark.sql.types import BooleanType, DataType, DoubleType, LongType, StringType, StructType
+
+from ga4lake.lake.contract import violations
+
+# params extracted into their own columns: key -> (value field, column name, type)
+STANDARD_PARAMS: dict[str, tuple[str, str]] = {
+    "ga_session_id": ("int_value", "session_id"),
+    "ga_session_number": ("int_value", "session_number"),
+    "page_location": ("string_value", "page_location"),
+    "page_referrer": ("string_value", "page_referrer"),
+    "page_title": ("string_value", "page_title"),
+    "engagement_time_msec": ("int_value", "engagement_time_msec"),
+    "entrances": ("int_value", "entrances"),
+    "source": ("string_value", "event_source"),
+    "medium": ("string_value", "event_medium"),
+    "campaign": ("string_value", "event_campaign"),
+    "term": ("string_value", "event_term"),
+    "content": ("string_value", "event_content"),
+    "gclid": ("string_value", "gclid"),
+    "transaction_id": ("string_value", "param_transaction_id"),
+    "value": ("double_value", "event_value"),
+    "currency": ("string_value", "currency"),
+    "page_type": ("string_value", "page_type"),
+    "content_group": ("string_value", "content_group"),
+    "percent_scrolled": ("int_value", "percent_scrolled"),
+    "search_term": ("string_value", "search_term"),
+    "link_url": ("string_value", "link_url"),
+    "link_domain": ("string_value", "link_domain"),
+    "outbound": ("string_value", "outbound"),
+    "promotion_name": ("string_value", "promotion_name"),
+    "creative_name": ("string_value", "creative_name"),
+}
+_SESSION_ENGAGED = "session_engaged"  # int 1/0 or string '1' (dbt-ga4 rule)
+_LOWERED = {"event_source", "event_medium", "event_campaign", "event_term", "event_content"}
+
+METADATA_COLUMNS = ("_source_file", "_checksum", "_load_id", "_ingested_at")
+
+
+@dataclass(frozen=True)
+class SilverResult:
+    events: DataFrame
+    quarantine: DataFrame
+
+
+def b64md5(c: Column) -> Column:
+    """Base64 of the raw 16-byte MD5 (BigQuery's TO_BASE64(MD5(x))); NULL in, NULL out."""
+    return F.base64(F.unhex(F.md5(c)))
+
+
+def has_path(schema: StructType, path: str) -> bool:
+    node: DataType = schema
+    for part in path.split("."):
+        if not isinstance(node, StructType) or part not in node.fieldNames():
+            return False
+        node = node[part].dataType
+    return True
+
+
+def col_or_null(df: DataFrame, path: str, dtype: DataType | None = None) -> Column:
+    """A (possibly nested) column, or a typed NULL when this export predates the field (drift)."""
+    return F.col(path) if has_path(df.schema, path) else F.lit(None).cast(dtype or StringType())
+
+
+def clean_event_name(c: Column) -> Column:
+    return F.lower(F.regexp_replace(F.trim(c), " ", "_"))
+
+
+def _param_map() -> Column:
+    # mapKeyDedupPolicy=LAST_WIN is set on the session; rows with repeated keys are quarantined anyway
+    return F.map_from_entries(F.transform("event_params", lambda p: F.struct(p["key"], p["value"])))
+
+
+def contract_split(bronze: DataFrame) -> tuple[DataFrame, DataFrame]:
+    """(valid rows, quarantined rows with reasons and the raw row as JSON)."""
+    checked = bronze.withColumn("_violations", violations())
+    bad = checked.where(F.size("_violations") > 0)
+    raw_cols = [c for c in bronze.columns if c not in METADATA_COLUMNS and not c.startswith("_")]
+    quarantine = bad.select(
+        F.col("_load_id").alias("load_id"),
+        F.col("_shard_date").alias("event_date"),
+        F.col("_source_file").alias("source_file"),
+        F.array_join("_violations", "; ").alias("reason"),
+        F.col("_violations").alias("reasons"),
+        F.to_json(F.struct(*[F.col(c) for c in raw_cols])).alias("raw_row"),
+        F.col("_rescued_data").alias("rescued_data"),
+        F.col("_ingested_at").alias("quarantined_at"),
+    )
+    return checked.where(F.size("_violations") == 0).drop("_violations"), quarantine
+
+
+def deduplicate(valid: DataFrame) -> DataFrame:
+    """Keep one row per dbt-ga4 duplicate group (NULLs compare equal, as in a window partition)."""
+    session_id = _param_map()["ga_session_id"]["int_value"]
+    group = [
+        F.col("_shard_date"),
+        F.col("stream_id"),
+        F.col("user_pseudo_id"),
+        session_id,
+        clean_event_name(F.col("event_name")),
+        F.col("event_timestamp"),
+        F.to_json(F.sort_array("event_params")),
+    ]
+    w = Window.partitionBy(*group)
+    ranked = valid.select(
+        "*",
+        F.row_number().over(w.orderBy(F.col("_source_file"), F.col("_ingested_at"))).alias("_dup_rank"),
+        (F.count(F.lit(1)).over(w) - 1).alias("_duplicates_dropped"),
+    )
+    return ranked.where(F.col("_dup_rank") == 1).drop("_dup_rank")
+
+
+def to_silver_columns(df: DataFrame) -> DataFrame:
+    """Flatten a de-duplicated bronze frame into silver's typed columns."""
+    params = _param_map()
+    std = []
+    for key, (field, name) in STANDARD_PARAMS.items():
+        value = params[key][field]
+        if field == "double_value":  # GA4 sends `value` as double, float or int depending on the tag
+            value = F.coalesce(
+                params[key]["double_value"],
+                params[key]["float_value"],
+                params[key]["int_value"].cast(DoubleType()),
+            )
+        std.append((F.lower(value) if name in _LOWERED else value).alias(name))
+    engaged = F.coalesce(
+        params[_SESSION_ENGAGED]["int_value"],
+        F.when(params[_SESSION_ENGAGED]["string_value"] == F.lit("1"), F.lit(1).cast(LongType())),
+    ).alias("session_engaged")
+
+    others = F.filter("event_params", lambda p: ~p["key"].isin(*STANDARD_PARAMS, _SESSION_ENGAGED))
+
+    def typed_map(field_expr) -> Column:
+        kept = F.filter(others, lambda p: field_expr(p).isNotNull())
+        return F.map_from_entries(F.transform(kept, lambda p: F.struct(p["key"], field_expr(p))))
+
+    client_key = b64md5(F.concat(F.col("user_pseudo_id"), F.col("stream_id").cast("string")))
+    session_id = params["ga_session_id"]["int_value"]
+    session_key = b64md5(F.concat(client_key, session_id.cast("string")))
+    event_name = clean_event_name(F.col("event_name"))
+    event_key = b64md5(
+        F.concat_ws(
+            "",
+            client_key,
+            session_id.cast("string"),
+            event_name,
+            F.col("event_timestamp").cast("string"),
+            F.to_json("event_params"),
+        )
+    )
+    event_date = F.col("_shard_date")
+
+    known = {
+        "event_date",
+        "event_timestamp",
+        "event_name",
+        "event_params",
+        "event_previous_timestamp",
+        "event_value_in_usd",
+        "event_bundle_sequence_id",
+        "event_server_timestamp_offset",
+        "user_id",
+        "user_pseudo_id",
+        "privacy_info",
+        "user_properties",
+        "user_first_touch_timestamp",
+        "user_ltv",
+        "device",
+        "geo",
+        "app_info",
+        "traffic_source",
+        "stream_id",
+        "platform",
+        "event_dimensions",
+        "ecommerce",
+        "items",
+        "collected_traffic_source",
+        "is_active_user",
+        "batch_event_index",
+        "batch_page_id",
+        "batch_ordering_id",
+        "session_traffic_source_last_click",
+        "_shard_date",
+        "_rescued_data",
+        "_duplicates_dropped",
+        *METADATA_COLUMNS,
+    }
+    passthrough = [F.col(c) for c in df.columns if c not in known]  # unknown new export fields (drift)
+
+    def c(path: str, dtype: DataType | None = None) -> Column:
+        return col_or_null(df, path, dtype)
+
+    return df.select(
+        event_key.alias("event_key"),
+        session_key.alias("session_key"),
+        F.concat(session_key, event_date.cast("string")).alias("session_partition_key"),
+        client_key.alias("client_key"),
+        event_date.alias("event_date"),
+        F.timestamp_micros("event_timestamp").alias("event_ts"),
+        F.col("event_timestamp").alias("event_timestamp_us"),
+        event_name.alias("event_name"),
+        F.col("user_pseudo_id"),
+        F.col("stream_id").cast("string").alias("stream_id"),
+        F.col("platform"),
+        F.col("user_first_touch_timestamp").alias("user_first_touch_timestamp_us"),
+        (event_name == F.lit("page_view")).cast("int").alias("is_page_view"),
+        (event_name == F.lit("purchase")).cast("int").alias("is_purchase"),
+        *std,
+        engaged,
+        typed_map(lambda p: p["value"]["string_value"]).alias("params_string"),
+        typed_map(lambda p: p["value"]["int_value"]).alias("params_int"),
+        typed_map(lambda p: F.coalesce(p["value"]["double_value"], p["value"]["float_value"])).alias(
+            "params_double"
+        ),
+        F.col("event_previous_timestamp").alias("event_previous_timestamp_us"),
+        F.col("event_value_in_usd"),
+        F.col("event_bundle_sequence_id"),
+        F.col("event_server_timestamp_offset"),
+        F.col("privacy_info.analytics_storage").alias("privacy_analytics_storage"),
+        F.col("privacy_info.ads_storage").alias("privacy_ads_storage"),
+        F.col("privacy_info.uses_transient_token").alias("privacy_uses_transient_token"),
+        F.col("user_ltv.revenue").alias("user_ltv_revenue"),
+        F.col("user_ltv.currency").alias("user_ltv_currency"),
+        F.col("device.category").alias("device_category"),
+        F.col("device.mobile_brand_name").alias("device_mobile_brand_name"),
+        F.col("device.mobile_model_name").alias("device_mobile_model_name"),
+        F.col("device.operating_system").alias("device_operating_system"),
+        F.col("device.operating_system_version").alias("device_operating_system_version"),
+        F.col("device.language").alias("device_language"),
+        F.col("device.web_info.browser").alias("device_browser"),
+        F.col("device.web_info.browser_version").alias("device_browser_version"),
+        c("device.web_info.hostname").alias("device_web_hostname"),
+        F.col("geo.continent").alias("geo_continent"),
+        F.col("geo.sub_continent").alias("geo_sub_continent"),
+        F.col("geo.country").alias("geo_country"),
+        F.col("geo.region").alias("geo_region"),
+        F.col("geo.city").alias("geo_city"),
+        F.col("geo.metro").alias("geo_metro"),
+        F.col("traffic_source.source").alias("user_source"),
+        F.col("traffic_source.medium").alias("user_medium"),
+        F.col("traffic_source.name").alias("user_campaign"),
+        c("collected_traffic_source.manual_source").alias("collected_source"),
+        c("collected_traffic_source.manual_medium").alias("collected_medium"),
+        c("collected_traffic_source.manual_campaign_name").alias("collected_campaign"),
+        c("collected_traffic_source.gclid").alias("collected_gclid"),
+        c("session_traffic_source_last_click.manual_campaign.source").alias("last_click_source"),
+        c("session_traffic_source_last_click.manual_campaign.medium").alias("last_click_medium"),
+        c("session_traffic_source_last_click.manual_campaign.campaign_name").alias("last_click_campaign"),
+        c("is_active_user", BooleanType()).alias("is_active_user"),
+        c("batch_event_index", LongType()).alias("batch_event_index"),
+        c("batch_page_id", LongType()).alias("batch_page_id"),
+        c("batch_ordering_id", LongType()).alias("batch_ordering_id"),
+        F.col("ecommerce.transaction_id").alias("transaction_id"),
+        F.col("ecommerce.purchase_revenue").alias("purchase_revenue"),
+        F.col("ecommerce.purchase_revenue_in_usd").alias("purchase_revenue_in_usd"),
+        F.col("ecommerce.total_item_quantity").alias("total_item_quantity"),
+        F.col("ecommerce.unique_items").alias("unique_items"),
+        F.col("ecommerce.shipping_value_in_usd").alias("shipping_value_in_usd"),
+        F.col("ecommerce.tax_value_in_usd").alias("tax_value_in_usd"),
+        F.col("ecommerce.refund_value_in_usd").alias("refund_value_in_usd"),
+        F.col("items"),
+        F.when(F.col("items").isNull(), F.lit(0)).otherwise(F.size("items")).alias("item_count"),
+        *passthrough,
+        F.col("_duplicates_dropped").alias("duplicates_dropped"),
+        F.col("_source_file").alias("source_file"),
+        F.col("_load_id").alias("load_id"),
+        F.col("_ingested_at").alias("ingested_at"),
+    )
+
+
+def build_silver(bronze: DataFrame) -> SilverResult:
+    """bronze (one load slice) -> silver events + quarantine."""
+    valid, quarantine = contract_split(bronze)
+    return SilverResult(events=to_silver_columns(deduplicate(valid)), quarantine=quarantine)
