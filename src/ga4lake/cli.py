@@ -216,6 +216,16 @@ def build_parser() -> argparse.ArgumentParser:
     h.add_argument("--limit", type=int, default=20)
     h.set_defaults(func=cmd_history)
 
+    bn = sub.add_parser("bench", help="run the benchmarks and rewrite BENCHMARKS.md")
+    bn.add_argument("--only", default="stack,sample,day,backfill")
+    bn.add_argument("--runs", type=int, default=3)
+    bn.add_argument("--scale", type=float, default=1.0)
+    bn.set_defaults(
+        func=lambda a: __import__("ga4lake.bench").bench.main(
+            ["--only", a.only, "--runs", str(a.runs), "--scale", str(a.scale)]
+        )
+    )
+
     try:
         from ga4lake import sample
     except ImportError:  # generator not installed in this build

@@ -90,7 +90,6 @@ def run_audits(
     catalog: str,
     load_id: str,
     landed_rows: dict[date, int],
-    main_catalog: str,
     thresholds: Thresholds | None = None,
 ) -> AuditReport:
     t = thresholds or Thresholds.from_env()
@@ -142,11 +141,12 @@ def run_audits(
         f"<= {t.max_null_client_key_ratio}",
     )
 
-    # volume against the trailing days already published on main
-    main_silver = f"{main_catalog}.{SILVER_EVENTS}"
-    if spark.catalog.tableExists(main_silver):
+    # volume against the trailing days as they will be once published (main's history plus this load's own
+    # days, read from the branch), so a restated window is judged against its restated neighbours
+    branch_silver = f"{catalog}.{SILVER_EVENTS}"
+    if spark.catalog.tableExists(branch_silver):
         lo = days[0] - timedelta(days=t.trailing_days)
-        history = spark.table(main_silver).where(
+        history = spark.table(branch_silver).where(
             (F.col("event_date") >= lo) & (F.col("event_date") < days[-1])
         )
         counts = {r[0]: int(r[1]) for r in history.groupBy("event_date").count().collect()}

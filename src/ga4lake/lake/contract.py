@@ -25,15 +25,11 @@ class Rule:
     violated: Column  # true when the row breaks the rule (NULL counts as "not broken")
 
 
-def _param_values(key: str) -> Column:
-    return F.filter("event_params", lambda p: p["key"] == F.lit(key))
-
-
 def rules() -> list[Rule]:
-    """Contract rules over a bronze row (columns of the export plus ``_shard_date`` and ``_rescued_data``)."""
+    """Contract rules over a bronze row (export columns plus ``_shard_date``, ``_rescued_data``, ``_params``)."""
     day_start_us = F.unix_micros(F.to_timestamp(F.col("_shard_date")))
-    session_ids = _param_values("ga_session_id")
-    keys = F.transform("event_params", lambda p: p["key"])
+    keys = F.col("event_params.key")  # field extraction, not a lambda: code-generated
+    session_id = F.col("_params")["ga_session_id"]
     return [
         Rule(
             "type_change",
@@ -72,7 +68,7 @@ def rules() -> list[Rule]:
         Rule(
             "session_id_not_int",
             "ga_session_id is present but not an integer",
-            F.exists(session_ids, lambda p: p["value"]["int_value"].isNull()),
+            session_id.isNotNull() & session_id["int_value"].isNull(),
         ),
         Rule(
             "duplicate_param_key",
@@ -89,9 +85,10 @@ def rules() -> list[Rule]:
 
 
 def violations(rule_list: list[Rule] | None = None) -> Column:
-    """Array of the reasons a row breaks (empty when the row is valid)."""
+    """The reasons a row breaks, joined by '; ' (empty when the row is valid). Needs ``_params``
+    (silver.with_param_map). No lambdas: Spark interprets higher-order functions row by row."""
     rule_list = rule_list or rules()
     reasons = [
         F.when(F.coalesce(r.violated, F.lit(False)), F.lit(f"{r.name}: {r.reason}")) for r in rule_list
     ]
-    return F.filter(F.array(*reasons), lambda x: x.isNotNull())
+    return F.concat_ws("; ", *reasons)

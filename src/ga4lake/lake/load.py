@@ -248,9 +248,7 @@ def _process(
         progress(f"  {name} in {result.seconds[name]:.1f}s")
 
     t2 = time.monotonic()
-    report = run_audits(
-        spark, cat, load_id, {s.shard_date: s.rows for s in staged}, branch_catalog(spark, settings, target)
-    )
+    report = run_audits(spark, cat, load_id, {s.shard_date: s.rows for s in staged})
     result.seconds["audit"] = round(time.monotonic() - t2, 1)
     result.report = report
     audits_dir = settings.state_dir / "audits"

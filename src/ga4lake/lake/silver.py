@@ -84,51 +84,85 @@ def clean_event_name(c: Column) -> Column:
 
 def _param_map() -> Column:
     # mapKeyDedupPolicy=LAST_WIN is set on the session; rows with repeated keys are quarantined anyway
-    return F.map_from_entries(F.transform("event_params", lambda p: F.struct(p["key"], p["value"])))
+    return F.map_from_arrays(F.col("event_params.key"), F.col("event_params.value"))
 
 
 def contract_split(bronze: DataFrame) -> tuple[DataFrame, DataFrame]:
     """(valid rows, quarantined rows with reasons and the raw row as JSON)."""
-    checked = bronze.withColumn("_violations", violations())
-    bad = checked.where(F.size("_violations") > 0)
+    checked = with_param_map(bronze).select("*", violations().alias("_violations"))
+    bad = checked.where(F.col("_violations") != F.lit(""))
     raw_cols = [c for c in bronze.columns if c not in METADATA_COLUMNS and not c.startswith("_")]
     quarantine = bad.select(
         F.col("_load_id").alias("load_id"),
         F.col("_shard_date").alias("event_date"),
         F.col("_source_file").alias("source_file"),
-        F.array_join("_violations", "; ").alias("reason"),
-        F.col("_violations").alias("reasons"),
+        F.col("_violations").alias("reason"),
+        F.split(F.col("_violations"), "; ").alias("reasons"),
         F.to_json(F.struct(*[F.col(c) for c in raw_cols])).alias("raw_row"),
         F.col("_rescued_data").alias("rescued_data"),
         F.col("_ingested_at").alias("quarantined_at"),
     )
-    return checked.where(F.size("_violations") == 0).drop("_violations"), quarantine
+    return checked.where(F.col("_violations") == F.lit("")).drop("_violations"), quarantine
 
 
-def deduplicate(valid: DataFrame) -> DataFrame:
-    """Keep one row per dbt-ga4 duplicate group (NULLs compare equal, as in a window partition)."""
-    session_id = _param_map()["ga_session_id"]["int_value"]
-    group = [
+def with_param_map(df: DataFrame) -> DataFrame:
+    """Add ``_params`` (key -> value struct) once: higher-order functions are interpreted, not code-generated,
+    so building the map once per row instead of once per extracted param is what keeps silver fast."""
+    return df.select("*", _param_map().alias("_params")) if "_params" not in df.columns else df
+
+
+def fingerprint(*cols: Column) -> Column:
+    """A 96-bit fingerprint of values (two independent native hashes plus NULL markers).
+
+    Stands in for the JSON text of event_params in keys: BigQuery's exact JSON cannot be reproduced
+    anyway (only uniqueness matters, dbt-ga4-semantics §3.1), and serialising nested params to JSON
+    for every event is the single most expensive step of silver."""
+    nulls = F.concat_ws("", *[F.when(c.isNull(), F.lit("n")).otherwise(F.lit("v")) for c in cols])
+    return F.concat_ws(":", F.xxhash64(*cols).cast("string"), F.hash(*cols).cast("string"), nulls)
+
+
+def dedup_key(df: DataFrame) -> Column:
+    """dbt-ga4's duplicate group: (date, stream, user, session, cleaned name, timestamp, params sorted by key)."""
+    return fingerprint(
         F.col("_shard_date"),
         F.col("stream_id"),
         F.col("user_pseudo_id"),
-        session_id,
+        F.col("_params")["ga_session_id"]["int_value"],
         clean_event_name(F.col("event_name")),
         F.col("event_timestamp"),
-        F.to_json(F.sort_array("event_params")),
-    ]
-    w = Window.partitionBy(*group)
-    ranked = valid.select(
-        "*",
-        F.row_number().over(w.orderBy(F.col("_source_file"), F.col("_ingested_at"))).alias("_dup_rank"),
-        (F.count(F.lit(1)).over(w) - 1).alias("_duplicates_dropped"),
+        F.sort_array("event_params"),
     )
-    return ranked.where(F.col("_dup_rank") == 1).drop("_dup_rank")
+
+
+def deduplicate(valid: DataFrame) -> DataFrame:
+    """Keep one row per dbt-ga4 duplicate group, counting what was dropped in ``_duplicates_dropped``.
+
+    Duplicates are rare, so only a narrow key is shuffled to find them; the (small) set of duplicated
+    keys is broadcast, and only those rows go through a window — the wide rows are never shuffled."""
+    keyed = with_param_map(valid).select("*", dedup_key(with_param_map(valid)).alias("_dedup_key"))
+    dup_keys = (
+        keyed.groupBy("_dedup_key").agg(F.count(F.lit(1)).alias("_group_size")).where("_group_size > 1")
+    )
+    singles = keyed.join(F.broadcast(dup_keys), "_dedup_key", "left_anti").select(
+        "*", F.lit(0).cast("long").alias("_duplicates_dropped")
+    )
+    w = Window.partitionBy("_dedup_key").orderBy(
+        F.col("_source_file"), F.col("_ingested_at"), F.col("event_key_raw")
+    )
+    repeated = (
+        keyed.join(F.broadcast(dup_keys), "_dedup_key", "inner")
+        .select("*", F.to_json(F.struct(*[F.col(c) for c in valid.columns])).alias("event_key_raw"))
+        .select("*", F.row_number().over(w).alias("_dup_rank"))
+        .where(F.col("_dup_rank") == 1)
+        .select(*keyed.columns, (F.col("_group_size") - 1).cast("long").alias("_duplicates_dropped"))
+    )
+    return singles.unionByName(repeated).drop("_dedup_key")
 
 
 def to_silver_columns(df: DataFrame) -> DataFrame:
     """Flatten a de-duplicated bronze frame into silver's typed columns."""
-    params = _param_map()
+    df = with_param_map(df)
+    params = F.col("_params")
     std = []
     for key, (field, name) in STANDARD_PARAMS.items():
         value = params[key][field]
@@ -144,11 +178,8 @@ def to_silver_columns(df: DataFrame) -> DataFrame:
         F.when(params[_SESSION_ENGAGED]["string_value"] == F.lit("1"), F.lit(1).cast(LongType())),
     ).alias("session_engaged")
 
-    others = F.filter("event_params", lambda p: ~p["key"].isin(*STANDARD_PARAMS, _SESSION_ENGAGED))
-
-    def typed_map(field_expr) -> Column:
-        kept = F.filter(others, lambda p: field_expr(p).isNotNull())
-        return F.map_from_entries(F.transform(kept, lambda p: F.struct(p["key"], field_expr(p))))
+    # every non-standard param, typed (string/int/float/double value struct): nothing is lost
+    others = F.map_filter("_params", lambda k, _v: ~k.isin(*STANDARD_PARAMS, _SESSION_ENGAGED))
 
     client_key = b64md5(F.concat(F.col("user_pseudo_id"), F.col("stream_id").cast("string")))
     session_id = params["ga_session_id"]["int_value"]
@@ -161,7 +192,7 @@ def to_silver_columns(df: DataFrame) -> DataFrame:
             session_id.cast("string"),
             event_name,
             F.col("event_timestamp").cast("string"),
-            F.to_json("event_params"),
+            fingerprint(F.col("event_params")),
         )
     )
     event_date = F.col("_shard_date")
@@ -199,6 +230,8 @@ def to_silver_columns(df: DataFrame) -> DataFrame:
         "_shard_date",
         "_rescued_data",
         "_duplicates_dropped",
+        "_params",
+        "_dedup_key",
         *METADATA_COLUMNS,
     }
     passthrough = [F.col(c) for c in df.columns if c not in known]  # unknown new export fields (drift)
@@ -223,11 +256,7 @@ def to_silver_columns(df: DataFrame) -> DataFrame:
         (event_name == F.lit("purchase")).cast("int").alias("is_purchase"),
         *std,
         engaged,
-        typed_map(lambda p: p["value"]["string_value"]).alias("params_string"),
-        typed_map(lambda p: p["value"]["int_value"]).alias("params_int"),
-        typed_map(lambda p: F.coalesce(p["value"]["double_value"], p["value"]["float_value"])).alias(
-            "params_double"
-        ),
+        others.alias("params_other"),
         F.col("event_previous_timestamp").alias("event_previous_timestamp_us"),
         F.col("event_value_in_usd"),
         F.col("event_bundle_sequence_id"),
