@@ -117,6 +117,23 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 3
 
 
+def cmd_sync(args: argparse.Namespace) -> int:
+    from ga4lake.gold.sync import sync
+    from ga4lake.lake.spark import get_spark
+
+    settings = load_settings()
+    counts = sync(get_spark(settings, app_name="ga4lake-sync"), settings)
+    _print_table([{"table": k, "rows_in_postgres": v} for k, v in counts.items()])
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from ga4lake.report import build_report, render
+
+    print(render(build_report(load_settings(), args.start, args.end)))
+    return 0
+
+
 def cmd_rollback(args: argparse.Namespace) -> int:
     from ga4lake.lake import load
 
@@ -201,6 +218,14 @@ def build_parser() -> argparse.ArgumentParser:
     rr.add_argument("--slice-days", type=int, default=30)
     rr.set_defaults(func=cmd_run)
 
+    sy = sub.add_parser("sync", help="re-sync every gold table from the lake's main into PostgreSQL")
+    sy.set_defaults(func=cmd_sync)
+
+    rp = sub.add_parser("report", help="headline insights from gold: funnel, D1/D7 retention, top sources")
+    rp.add_argument("--start", type=_day)
+    rp.add_argument("--end", type=_day)
+    rp.set_defaults(func=cmd_report)
+
     rb = sub.add_parser("rollback", help="reset main to an earlier commit or time (says what it undid)")
     rb.add_argument(
         "--to", required=True, help="commit hash (or prefix) or ISO timestamp, e.g. 2020-11-05T10:00Z"
@@ -225,6 +250,10 @@ def build_parser() -> argparse.ArgumentParser:
             ["--only", a.only, "--runs", str(a.runs), "--scale", str(a.scale)]
         )
     )
+
+    from ga4lake.validate.cli import register as register_validate
+
+    register_validate(sub)
 
     try:
         from ga4lake import sample

@@ -105,6 +105,7 @@ class Settings:
     trino_user: str
     start_timeout: int
     lake_branch: str = "main"
+    pg_gold_schema: str = "gold"
 
     # --- derived locations -------------------------------------------------------------
     @property
@@ -207,4 +208,5 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         trino_user=env.get("GA4LAKE_TRINO_USER", "ga4lake"),
         start_timeout=_int(env, "GA4LAKE_START_TIMEOUT"),
         lake_branch=env.get("GA4LAKE_LAKE_BRANCH") or "main",
+        pg_gold_schema=env.get("GA4LAKE_PG_GOLD_SCHEMA") or "gold",
     )

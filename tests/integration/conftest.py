@@ -5,7 +5,9 @@ If a service cannot start, the session fails loudly with the service, port and l
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import uuid
 
 import pytest
 
@@ -40,3 +42,26 @@ def spark(stack: Settings):
     session = get_spark(stack, app_name="ga4lake-tests")
     yield session
     session.stop()
+
+
+@pytest.fixture(scope="module")
+def lake(stack: Settings, nessie: NessieClient, spark, request):
+    """An isolated lake for one test module: loads publish to a new, empty Nessie branch and gold syncs
+    into a throw-away Postgres schema, so tests neither see nor disturb main or the `gold` schema."""
+    from ga4lake.lake.nessie import NO_ANCESTOR
+
+    tag = uuid.uuid4().hex[:8]
+    branch = f"itest_{request.module.__name__.rsplit('.', 1)[-1]}_{tag}"
+    nessie.create_branch(branch, "main", NO_ANCESTOR)
+    nessie.ensure_namespaces(("bronze", "silver", "gold"), branch)
+    settings = dataclasses.replace(stack, lake_branch=branch, pg_gold_schema=f"itest_gold_{tag}")
+    yield settings
+    if nessie.has_reference(branch):
+        nessie.delete_branch(branch)
+    import psycopg2
+
+    conn = psycopg2.connect(stack.pg_dsn())
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute(f"DROP SCHEMA IF EXISTS {settings.pg_gold_schema} CASCADE")
+    conn.close()

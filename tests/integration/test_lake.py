@@ -6,13 +6,11 @@ so the suite neither depends on nor disturbs what a developer has loaded on main
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import signal
 import subprocess
 import sys
 import time
-import uuid
 from datetime import date
 from pathlib import Path
 
@@ -22,24 +20,11 @@ import pytest
 
 from ga4lake.lake import load
 from ga4lake.lake.landing import LandingError
-from ga4lake.lake.nessie import NO_ANCESTOR
 from ga4lake.query import run_sql
 from ga4lake.sample.cli import main as sample_main
 
 pytestmark = pytest.mark.integration
 SCALE = "0.05"
-
-
-@pytest.fixture(scope="module")
-def lake(stack, nessie, spark):
-    branch = f"itest_lake_{uuid.uuid4().hex[:8]}"
-    nessie.create_branch(branch, "main", NO_ANCESTOR)
-    nessie.ensure_namespaces(("bronze", "silver", "gold"), branch)
-    settings = dataclasses.replace(stack, lake_branch=branch)
-    yield settings
-    for ref in nessie.list_references():
-        if ref.name == branch:
-            nessie.delete_branch(ref.name)
 
 
 def sample(out: Path, start: str, days: int, *extra: str) -> Path:

@@ -11,14 +11,18 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
+import os
 import shutil
 import sys
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from ga4lake.config import Settings
+from ga4lake.gold import step as gold_step
+from ga4lake.gold import sync as gold_sync
 from ga4lake.lake import landing
 from ga4lake.lake.audit import AuditReport, run_audits
 from ga4lake.lake.nessie import Commit, NessieClient
@@ -34,6 +38,8 @@ from ga4lake.lake.tables import (
     latest_manifest,
     replace_days,
 )
+
+LANDING_WORKERS = int(os.environ.get("GA4LAKE_LANDING_WORKERS", "3"))
 
 
 class LoadError(RuntimeError):
@@ -62,10 +68,6 @@ class LoadContext:
     days: list[date]
 
 
-#: Layers that run after silver on the same branch (gold registers itself here).
-POST_SILVER_STEPS: list[tuple[str, Callable[[LoadContext], None]]] = []
-
-
 @dataclass
 class LoadResult:
     load_id: str
@@ -76,6 +78,7 @@ class LoadResult:
     main_before: str = ""
     main_after: str = ""
     report: AuditReport | None = None
+    synced: dict[str, int] = field(default_factory=dict)  # gold table -> rows in Postgres after the sync
     seconds: dict[str, float] = field(default_factory=dict)
 
 
@@ -193,10 +196,18 @@ def _process(
     staging = settings.state_dir / "staging" / load_id
     ingested_at = landing.now_utc()
     staged: list[landing.StagedFile] = []
-    for i, f in enumerate(files, 1):
-        staged.append(landing.stage(f, settings, staging, load_id, ingested_at))
-        if i % 10 == 0 or i == len(files):
-            progress(f"  landed {i}/{len(files)} file(s)")
+    # files are independent: read/validate/upload a few at once (pyarrow and boto3 release the GIL)
+    try:
+        with ThreadPoolExecutor(max_workers=LANDING_WORKERS) as pool:
+            futures = [pool.submit(landing.stage, f, settings, staging, load_id, ingested_at) for f in files]
+            for i, fut in enumerate(as_completed(futures), 1):
+                staged.append(fut.result())  # a bad file raises here, naming itself
+                if i % 10 == 0 or i == len(files):
+                    progress(f"  landed {i}/{len(files)} file(s)")
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    staged.sort(key=lambda s: s.shard_date)
     result = LoadResult(load_id=load_id, status="published", days=days, kinds=kinds, main_before=main_before)
     result.seconds["landing"] = round(time.monotonic() - t0, 1)
 
@@ -241,11 +252,13 @@ def _process(
     result.seconds["bronze_silver"] = round(time.monotonic() - t1, 1)
 
     ctx = LoadContext(spark, settings, load_id, branch, cat, days)
-    for name, step in POST_SILVER_STEPS:
-        ts = time.monotonic()
-        step(ctx)
-        result.seconds[name] = round(time.monotonic() - ts, 1)
-        progress(f"  {name} in {result.seconds[name]:.1f}s")
+    ts = time.monotonic()
+    scopes = gold_step.build_on_branch(ctx)
+    result.seconds["gold"] = round(time.monotonic() - ts, 1)
+    progress(
+        f"  gold ({'full build' if all(s.full for s in scopes.values()) else 'incremental'}) "
+        f"in {result.seconds['gold']}s"
+    )
 
     t2 = time.monotonic()
     report = run_audits(spark, cat, load_id, {s.shard_date: s.rows for s in staged})
@@ -271,10 +284,20 @@ def _process(
     nessie.delete_branch(branch)
     shutil.rmtree(staging, ignore_errors=True)
     result.main_after = head.hash
+    progress(f"published {load_id} to {target} ({main_before[:12]} -> {head.hash[:12]})")
+    ts = time.monotonic()
+    try:
+        result.synced = gold_sync.sync(
+            spark, settings, scopes, previous_commit=main_before, progress=progress
+        )
+    except Exception as exc:
+        raise LoadError(
+            f"{load_id} is published on {target}, but the PostgreSQL sync failed: {exc}. "
+            "Re-run `ga4lake sync` (it re-syncs what is missing)."
+        ) from exc
+    result.seconds["postgres_sync"] = round(time.monotonic() - ts, 1)
     result.seconds["total"] = round(time.monotonic() - t0, 1)
-    progress(
-        f"published {load_id} to {target} ({main_before[:12]} -> {head.hash[:12]}) in {result.seconds['total']}s"
-    )
+    progress(f"done: {load_id} in {result.seconds['total']}s {result.seconds}")
     return result
 
 

@@ -98,7 +98,7 @@ def contract_split(bronze: DataFrame) -> tuple[DataFrame, DataFrame]:
         F.col("_source_file").alias("source_file"),
         F.col("_violations").alias("reason"),
         F.split(F.col("_violations"), "; ").alias("reasons"),
-        F.to_json(F.struct(*[F.col(c) for c in raw_cols])).alias("raw_row"),
+        F.to_json(F.struct(*[F.col(c) for c in raw_cols]), {"ignoreNullFields": "false"}).alias("raw_row"),
         F.col("_rescued_data").alias("rescued_data"),
         F.col("_ingested_at").alias("quarantined_at"),
     )

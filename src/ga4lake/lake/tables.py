@@ -24,7 +24,12 @@ TABLE_PROPERTIES = {
     "write.parquet.compression-codec": "zstd",
     "write.metadata.delete-after-commit.enabled": "true",
     "write.metadata.previous-versions-max": "20",
+    # a load's input is already one Spark partition per day (one export file, one table partition):
+    # skip the shuffle Iceberg would request to cluster rows by partition, write fan-out instead
+    "write.distribution-mode": "none",
+    "write.spark.fanout.enabled": "true",
 }
+WRITE_OPTIONS = {"distribution-mode": "none", "fanout-enabled": "true"}
 
 MANIFEST_DDL = """
     load_id STRING, shard_date DATE, file_name STRING, source_uri STRING, landing_uri STRING,
@@ -48,7 +53,10 @@ def replace_days(df: DataFrame, table: str, date_col: str, days: Iterable[date])
         writer.create()
         return
     condition = F.col(date_col).isin([F.lit(d) for d in days])
-    df.writeTo(table).option("mergeSchema", "true").option("check-ordering", "false").overwrite(condition)
+    writer = df.writeTo(table).option("mergeSchema", "true").option("check-ordering", "false")
+    for k, v in WRITE_OPTIONS.items():
+        writer = writer.option(k, v)
+    writer.overwrite(condition)
 
 
 def ensure_manifest(spark: SparkSession, catalog: str) -> None:

@@ -113,6 +113,31 @@ def step_venv(settings: Settings) -> None:
     run([*pip, "install", "--no-deps", "--no-build-isolation", "-e", str(REPO_ROOT)])
 
 
+def step_dbt(settings: Settings) -> None:
+    """dbt in its own virtualenv: dbt pins (protobuf, mashumaro, sqlparse) clash with the main one."""
+    venv = settings.venvs_dir / "dbt"
+    req = REPO_ROOT / "requirements" / "dbt.txt"
+    stamp = Stamp(settings, "venv-dbt", digest(req))
+    if stamp.done() and (venv / "bin" / "dbt").exists():
+        log(f"dbt virtualenv {venv} up to date")
+        return
+    if not (venv / "bin" / "python").exists():
+        run([PYTHON, "-m", "venv", str(venv)])
+    run(
+        [
+            str(venv / "bin" / "python"),
+            "-m",
+            "pip",
+            "--disable-pip-version-check",
+            "-q",
+            "install",
+            "-r",
+            str(req),
+        ]
+    )
+    stamp.mark()
+
+
 def step_jars(settings: Settings) -> None:
     """JVM artifacts from Maven Central through stack/pom.xml; Trino unpacked with two plugins."""
     pom = REPO_ROOT / "stack" / "pom.xml"
@@ -137,7 +162,9 @@ def step_jars(settings: Settings) -> None:
     else:
         log(f"jars in {jars} up to date")
     trino = settings.home / "opt" / f"trino-server-{versions.TRINO}"
-    if not (trino / "bin" / "launcher").exists():
+    if not (trino / "bin" / "launcher").exists() or any(
+        not (trino / "plugin" / p).is_dir() for p in versions.TRINO_PLUGINS
+    ):
         log(f"unpacking Trino {versions.TRINO} (plugins: {', '.join(versions.TRINO_PLUGINS)})")
         tmp = trino.with_name(trino.name + ".tmp")
         shutil.rmtree(tmp, ignore_errors=True)
@@ -230,6 +257,7 @@ def step_minio(settings: Settings) -> None:
 STEPS: dict[str, Callable[[Settings], None]] = {
     "system": step_system,
     "venv": step_venv,
+    "dbt": step_dbt,
     "jars": step_jars,
     "java25": step_java25,
     "seaweedfs": step_seaweedfs,
@@ -245,7 +273,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", nargs="+", choices=sorted(STEPS), help="run only these steps")
     args = parser.parse_args(argv)
     settings = load_settings()
-    steps = args.only or ["system", "venv", "jars", "java25", "seaweedfs"]
+    steps = args.only or ["system", "venv", "dbt", "jars", "java25", "seaweedfs"]
     if (args.minio or settings.s3_kind == "minio") and not args.only:
         steps.append("minio")
     t_all = time.monotonic()

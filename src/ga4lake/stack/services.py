@@ -400,6 +400,9 @@ def _trino(s: Settings) -> Service:
     templates = REPO_ROOT / "trino" / "etc"
 
     def prepare() -> None:
+        # ga4lake supervises the process itself; a pid file the launcher left behind would block `run`
+        for stale in (s.state_dir / "trino" / "data" / "var" / "run").glob("launcher.pid"):
+            stale.unlink()
         values = trino_values(s)
         if etc.exists():
             shutil.rmtree(etc)  # re-render every start: the port map or credentials may have changed

@@ -17,4 +17,4 @@ SPARK_JARS = (
 NESSIE_JAR = f"nessie-quarkus-{NESSIE}-runner.jar"
 TRINO_TARBALL = f"trino-server-{TRINO}.tar.gz"
 TRINO_CLI_JAR = f"trino-cli-{TRINO}-executable.jar"
-TRINO_PLUGINS = ("iceberg", "postgresql")
+TRINO_PLUGINS = ("iceberg", "postgresql", "geospatial")  # the PostgreSQL connector needs Geometry

@@ -1,0 +1,76 @@
+"""fact_events: one row per silver event (dbt-ga4 ``stg_ga4__events``), the columns analysts query.
+
+Differences from silver: URLs without click-id parameters plus page_path/hostname/page_id, the gclid
+rule applied to source/medium/campaign, one ``transaction_id`` (ecommerce, else the event param),
+and no raw maps, items, lineage or PII columns. Consent-denied events are kept (NULL client and
+session keys), as dbt-ga4 keeps them.
+"""
+
+from __future__ import annotations
+
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+FACT_EVENTS_COLUMNS = (
+    "event_key",
+    "event_date",
+    "event_ts",
+    "event_timestamp_us",
+    "event_name",
+    "stream_id",
+    "platform",
+    "user_pseudo_id",
+    "client_key",
+    "session_key",
+    "session_partition_key",
+    "session_id",
+    "session_number",
+    "page_id",
+    "page_location",
+    "page_path",
+    "page_hostname",
+    "page_referrer",
+    "page_title",
+    "content_group",
+    "page_type",
+    "engagement_time_msec",
+    "session_engaged",
+    "entrances",
+    "percent_scrolled",
+    "search_term",
+    "link_url",
+    "link_domain",
+    "outbound",
+    "event_source",
+    "event_medium",
+    "event_campaign",
+    "event_term",
+    "event_content",
+    "gclid",
+    "event_value",
+    "currency",
+    "event_value_in_usd",
+    "transaction_id",
+    "purchase_revenue",
+    "purchase_revenue_in_usd",
+    "tax_value_in_usd",
+    "total_item_quantity",
+    "item_count",
+    "device_category",
+    "device_operating_system",
+    "device_browser",
+    "device_language",
+    "device_mobile_brand_name",
+    "geo_continent",
+    "geo_sub_continent",
+    "geo_country",
+    "geo_region",
+    "geo_city",
+    "user_source",
+    "user_medium",
+    "user_campaign",
+)
+
+
+def fact_events(prepared: DataFrame) -> DataFrame:
+    return prepared.select(*[F.col(c) for c in FACT_EVENTS_COLUMNS])

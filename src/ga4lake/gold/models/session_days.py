@@ -1,0 +1,56 @@
+"""Session days: one row per session_partition_key = session × event_date (dbt-ga4
+``fct_ga4__sessions_daily``, plus the day's own traffic source as
+``stg_ga4__sessions_traffic_sources_daily``).
+
+Kept for parity with dbt-ga4's daily models, which split a session crossing midnight into one
+partition per date. Every value depends on that day's events only, so a day's rows can be rebuilt
+from that day alone.
+"""
+
+from __future__ import annotations
+
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from ga4lake.gold.models.common import money_sum
+from ga4lake.gold.models.sessions import attribution_columns, attribution_event
+
+
+def fact_session_days(prepared: DataFrame) -> DataFrame:
+    agg = (
+        prepared.where(F.col("session_key").isNotNull())
+        .groupBy("session_partition_key", "session_key", "client_key", "user_pseudo_id", "stream_id")
+        .agg(
+            F.min("event_date").alias("session_partition_date"),
+            F.min("event_timestamp_us").alias("start_us"),
+            F.max("event_timestamp_us").alias("end_us"),
+            F.min("session_number").alias("session_number"),
+            F.count(F.lit(1)).alias("event_count"),
+            F.count(F.when(F.col("is_page_view"), F.lit(1))).alias("page_view_count"),
+            F.max("session_engaged").alias("max_session_engaged"),
+            F.sum("engagement_time_msec").alias("engagement_time_msec"),
+            money_sum(F.col("event_value_in_usd")).alias("event_value_in_usd"),
+            F.count(F.when(F.col("is_purchase"), F.lit(1))).alias("purchase_events"),
+            F.count(F.when(~F.col("is_start_event"), F.lit(1))).alias("non_start_event_count"),
+            attribution_event().alias("attr"),
+        )
+    )
+    return agg.select(
+        F.col("session_partition_key"),
+        F.col("session_key"),
+        F.col("client_key"),
+        F.col("user_pseudo_id"),
+        F.col("stream_id"),
+        F.col("session_partition_date"),
+        F.timestamp_micros("start_us").alias("session_partition_start_ts"),
+        F.timestamp_micros("end_us").alias("session_partition_end_ts"),
+        F.col("session_number"),
+        F.col("event_count"),
+        F.col("page_view_count"),
+        F.coalesce(F.col("max_session_engaged"), F.lit(0).cast("long")).alias("session_engaged"),
+        F.col("engagement_time_msec"),
+        F.col("event_value_in_usd"),
+        F.col("purchase_events"),
+        (F.col("non_start_event_count") > 0).alias("has_non_start_events"),
+        *attribution_columns("attr"),
+    )

@@ -1,0 +1,84 @@
+"""Gold inside a load: build the gold Iceberg tables on the load's branch, so they publish atomically
+with bronze and silver (one Nessie merge), then — once on main — sync exactly what changed to Postgres.
+
+The first load builds every table in full; later loads apply the incremental deltas of
+:func:`ga4lake.gold.models.build_gold_incremental` (each delta replaces the rows of its scope).
+The scopes are kept on the load context so the Postgres sync replaces the same rows after the merge.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from ga4lake.gold.models import GOLD_TABLES, build_gold, build_gold_incremental
+from ga4lake.lake.tables import SILVER_EVENTS, TABLE_PROPERTIES
+
+if TYPE_CHECKING:
+    from ga4lake.lake.load import LoadContext
+
+GOLD_NAMESPACE = "gold"
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which rows of a gold table a load replaced: all of them, or those whose ``column`` is in ``values``."""
+
+    column: str | None
+    values: list[Any] | None  # None = the whole table
+
+    @property
+    def full(self) -> bool:
+        return self.values is None
+
+
+def table_name(catalog: str, name: str) -> str:
+    return f"{catalog}.{GOLD_NAMESPACE}.{name}"
+
+
+def _create(df: DataFrame, table: str, partition_col: str | None) -> None:
+    writer = df.writeTo(table).using("iceberg")
+    if partition_col:
+        writer = writer.partitionedBy(F.col(partition_col))
+    for k, v in TABLE_PROPERTIES.items():
+        if k not in (
+            "write.distribution-mode",
+            "write.spark.fanout.enabled",
+        ):  # gold is aggregated: cluster it
+            writer = writer.tableProperty(k, v)
+    writer.createOrReplace()
+
+
+def _replace_scope(spark: SparkSession, rows: DataFrame, table: str, column: str, values: list[Any]) -> None:
+    """Delete the scope's rows and append the new ones (two commits on the load branch; the merge to main
+    publishes both at once)."""
+    if values:
+        view = f"_scope_{abs(hash((table, column))) % 10**8}"
+        vals = spark.createDataFrame(
+            [(v,) for v in values], f"`{column}` {rows.schema[column].dataType.simpleString()}"
+        )
+        vals.createOrReplaceTempView(view)
+        spark.sql(f"DELETE FROM {table} WHERE `{column}` IN (SELECT `{column}` FROM {view})")
+        spark.catalog.dropTempView(view)
+    rows.writeTo(table).option("mergeSchema", "true").append()
+
+
+def build_on_branch(ctx: LoadContext) -> dict[str, Scope]:
+    """Write gold for the load's days on its branch; returns the scope each table's sync must replace."""
+    spark: SparkSession = ctx.spark  # type: ignore[assignment]
+    events = spark.table(f"{ctx.catalog}.{SILVER_EVENTS}")
+    names = {n: table_name(ctx.catalog, n) for n in GOLD_TABLES}
+    scopes: dict[str, Scope] = {}
+    if not all(spark.catalog.tableExists(t) for t in names.values()):
+        for name, df in build_gold(events).items():
+            _create(df, names[name], GOLD_TABLES[name].partition_col)
+            scopes[name] = Scope(None, None)
+        return scopes
+    for name, delta in build_gold_incremental(events, ctx.days).items():
+        values = [r[0] for r in delta.values.distinct().collect()]
+        _replace_scope(spark, delta.rows, names[name], delta.column, values)
+        scopes[name] = Scope(delta.column, values)
+    return scopes

@@ -1,0 +1,210 @@
+"""Sync gold from the lake's main branch into PostgreSQL (schema ``gold``) for dbt, Superset and analysts.
+
+* Only what is published on Nessie main is ever synced (it runs after the merge, reading main).
+* Each table is replaced inside one transaction: the scope's rows are deleted (or the table truncated
+  for a full sync) and the new rows bulk-loaded with COPY — readers never see a half-synced table.
+* ``gold._sync_state`` records the Nessie commit each table was last synced at. A table whose state is
+  not the commit the load started from (a sync was missed or failed) is fully re-synced instead, so
+  Postgres converges on main whatever happened before.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from ga4lake.config import Settings
+from ga4lake.gold.models import GOLD_TABLES
+from ga4lake.gold.step import GOLD_NAMESPACE, Scope
+from ga4lake.lake.spark import branch_catalog
+
+READER_ROLE = "ga4lake_reader"
+
+
+def pg_type(dt: T.DataType) -> str:
+    if isinstance(dt, T.StringType):
+        return "text"
+    if isinstance(dt, T.LongType):
+        return "bigint"
+    if isinstance(dt, T.IntegerType | T.ShortType | T.ByteType):
+        return "integer"
+    if isinstance(dt, T.DoubleType | T.FloatType):
+        return "double precision"
+    if isinstance(dt, T.BooleanType):
+        return "boolean"
+    if isinstance(dt, T.DateType):
+        return "date"
+    if isinstance(dt, T.TimestampNTZType):
+        return "timestamp"
+    if isinstance(dt, T.TimestampType):
+        return "timestamptz"
+    if isinstance(dt, T.DecimalType):
+        return f"numeric({dt.precision},{dt.scale})"
+    return "jsonb"  # arrays, maps, structs
+
+
+def _is_complex(dt: T.DataType) -> bool:
+    return isinstance(dt, T.ArrayType | T.MapType | T.StructType)
+
+
+def _say(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def connect(settings: Settings):
+    import psycopg2
+
+    return psycopg2.connect(settings.pg_dsn())
+
+
+def ensure_schema(conn, settings: Settings) -> None:
+    """Schema, sync state and the read-only role for dashboards (idempotent)."""
+    from ga4lake.config import load_env
+
+    reader_pw = load_env().get("GA4LAKE_PG_READER_PASSWORD", "ga4lake-reader-dev")
+    schema = settings.pg_gold_schema
+    with conn, conn.cursor() as cur:
+        cur.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+        cur.execute(
+            f"""CREATE TABLE IF NOT EXISTS {schema}._sync_state (
+                   table_name text PRIMARY KEY, nessie_commit text NOT NULL, rows bigint NOT NULL,
+                   synced_at timestamptz NOT NULL DEFAULT now())"""
+        )
+        cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (READER_ROLE,))
+        if cur.fetchone() is None:
+            cur.execute(f"CREATE ROLE {READER_ROLE} LOGIN PASSWORD %s", (reader_pw,))
+        cur.execute(f'GRANT CONNECT ON DATABASE "{settings.pg_gold_db}" TO {READER_ROLE}')
+        cur.execute(f"GRANT USAGE ON SCHEMA {schema} TO {READER_ROLE}")
+        cur.execute(f"GRANT SELECT ON ALL TABLES IN SCHEMA {schema} TO {READER_ROLE}")
+        cur.execute(f"ALTER DEFAULT PRIVILEGES IN SCHEMA {schema} GRANT SELECT ON TABLES TO {READER_ROLE}")
+
+
+def _ensure_table(cur, pg_schema: str, name: str, schema: T.StructType) -> None:
+    spec = GOLD_TABLES[name]
+    cols = ", ".join(f'"{f.name}" {pg_type(f.dataType)}' for f in schema.fields)
+    pk = ", ".join(f'"{k}"' for k in spec.keys)
+    cur.execute(f'CREATE TABLE IF NOT EXISTS {pg_schema}."{name}" ({cols}, PRIMARY KEY ({pk}))')
+    cur.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_schema = %s AND table_name = %s",
+        (pg_schema, name),
+    )
+    existing = {r[0] for r in cur.fetchall()}
+    for f in schema.fields:  # gold gained a column (schema evolution): add it, NULL for old rows
+        if f.name not in existing:
+            cur.execute(f'ALTER TABLE {pg_schema}."{name}" ADD COLUMN "{f.name}" {pg_type(f.dataType)}')
+    if spec.partition_col and spec.partition_col != spec.keys[0]:
+        cur.execute(
+            f'CREATE INDEX IF NOT EXISTS "{name}_{spec.partition_col}_idx" '
+            f'ON {pg_schema}."{name}" ("{spec.partition_col}")'
+        )
+
+
+def _csv_ready(df: DataFrame) -> DataFrame:
+    return df.select(
+        *[
+            (F.to_json(F.col(f.name)) if _is_complex(f.dataType) else F.col(f.name)).alias(f.name)
+            for f in df.schema.fields
+        ]
+    )
+
+
+def sync_table(
+    spark: SparkSession,
+    settings: Settings,
+    conn,
+    name: str,
+    catalog: str,
+    scope: Scope,
+    commit: str,
+    work: Path,
+) -> int:
+    """Replace one table's scope in Postgres from the lake; returns the number of rows loaded."""
+    df = spark.table(f"{catalog}.{GOLD_NAMESPACE}.{name}")
+    if not scope.full:
+        if not scope.values:
+            rows_df = df.limit(0)
+        else:
+            vals = spark.createDataFrame(
+                [(v,) for v in scope.values],
+                f"`{scope.column}` {df.schema[scope.column].dataType.simpleString()}",
+            )
+            # a join on a column name moves that column first: restore the table's order for COPY
+            rows_df = df.join(F.broadcast(vals), scope.column, "left_semi").select(*df.columns)
+    else:
+        rows_df = df
+    out = work / name
+    shutil.rmtree(out, ignore_errors=True)
+    # Spark writes CSV the way COPY reads it: NULL unquoted-empty, empty string "", quotes doubled
+    _csv_ready(rows_df).write.option("escape", '"').option(
+        "timestampFormat", "yyyy-MM-dd HH:mm:ss.SSSSSSXXX"
+    ).csv(str(out))
+    cols = ", ".join(f'"{f.name}"' for f in df.schema.fields)
+    loaded = 0
+    with conn, conn.cursor() as cur:
+        _ensure_table(cur, settings.pg_gold_schema, name, df.schema)
+        table = f'{settings.pg_gold_schema}."{name}"'
+        if scope.full:
+            cur.execute(f"TRUNCATE {table}")
+        elif scope.values:
+            pgt = pg_type(df.schema[scope.column].dataType)
+            cur.execute(f"CREATE TEMP TABLE _scope (v {pgt}) ON COMMIT DROP")
+            from io import StringIO
+
+            buf = StringIO("".join(f"{v}\n" for v in scope.values))
+            cur.copy_expert("COPY _scope (v) FROM STDIN", buf)
+            cur.execute(f'DELETE FROM {table} t USING _scope s WHERE t."{scope.column}" = s.v')
+        for part in sorted(out.glob("part-*")):
+            with open(part) as fh:
+                cur.copy_expert(f"COPY {table} ({cols}) FROM STDIN WITH (FORMAT csv)", fh)
+        cur.execute(f"SELECT count(*) FROM {table}")
+        total = cur.fetchone()[0]
+        cur.execute(
+            f"""INSERT INTO {settings.pg_gold_schema}._sync_state (table_name, nessie_commit, rows, synced_at)
+                VALUES (%s, %s, %s, now()) ON CONFLICT (table_name) DO UPDATE
+                SET nessie_commit = EXCLUDED.nessie_commit, rows = EXCLUDED.rows, synced_at = now()""",
+            (name, commit, total),
+        )
+        cur.execute(f"GRANT SELECT ON {table} TO {READER_ROLE}")
+        loaded = total
+    shutil.rmtree(out, ignore_errors=True)
+    return loaded
+
+
+def sync(
+    spark: SparkSession,
+    settings: Settings,
+    scopes: dict[str, Scope] | None = None,
+    previous_commit: str | None = None,
+    progress: Callable[[str], None] = _say,
+) -> dict[str, int]:
+    """Sync gold from the lake branch (main) to Postgres; ``scopes`` None = every table in full."""
+    from ga4lake.lake.nessie import NessieClient
+
+    commit = NessieClient(settings.nessie_api).get_reference(settings.lake_branch).hash
+    catalog = branch_catalog(spark, settings, settings.lake_branch)
+    work = settings.state_dir / "sync"
+    conn = connect(settings)
+    try:
+        ensure_schema(conn, settings)
+        with conn.cursor() as cur:
+            cur.execute(f"SELECT table_name, nessie_commit FROM {settings.pg_gold_schema}._sync_state")
+            state = dict(cur.fetchall())
+        counts = {}
+        for name in GOLD_TABLES:
+            scope = (scopes or {}).get(name, Scope(None, None))
+            if not scope.full and state.get(name) != previous_commit:
+                progress(
+                    f"  sync {name}: last synced at {str(state.get(name))[:12]}, not at the load's base "
+                    f"{str(previous_commit)[:12]} — full re-sync"
+                )
+                scope = Scope(None, None)
+            counts[name] = sync_table(spark, settings, conn, name, catalog, scope, commit, work)
+        return counts
+    finally:
+        conn.close()

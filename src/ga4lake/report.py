@@ -1,0 +1,155 @@
+"""`ga4lake report`: the headline insights a stakeholder asks for, computed from gold in PostgreSQL.
+
+Funnel drop-off per stage (open and closed), D1/D7 retention (cohort-weighted), and the top traffic
+sources by revenue and by conversion — for a date range (default: everything synced).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from ga4lake.config import Settings
+
+
+@dataclass
+class Report:
+    start: date
+    end: date
+    sessions: int
+    users: int
+    revenue: float
+    funnel: list[dict[str, Any]]
+    retention: dict[str, float | None]
+    top_by_revenue: list[dict[str, Any]]
+    top_by_conversion: list[dict[str, Any]]
+
+
+def _rows(cur, sql: str, params: tuple) -> list[dict[str, Any]]:
+    cur.execute(sql, params)
+    cols = [d[0] for d in cur.description]
+    return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+
+
+def build_report(
+    settings: Settings,
+    start: date | None = None,
+    end: date | None = None,
+    min_sessions: int = 100,
+    top: int = 5,
+) -> Report:
+    import psycopg2
+
+    s = settings.pg_gold_schema
+    conn = psycopg2.connect(settings.pg_dsn())
+    try:
+        with conn.cursor() as cur:
+            cur.execute(f"SELECT min(event_date), max(event_date) FROM {s}.agg_funnel_daily")
+            lo, hi = cur.fetchone()
+            if lo is None:
+                raise RuntimeError(f"no gold data in PostgreSQL schema {s}: load data first (ga4lake ingest)")
+            start, end = start or lo, end or hi
+            rng = (start, end)
+            funnel = _rows(
+                cur,
+                f"""
+                SELECT stage_order, stage, sum(open_sessions)::bigint AS open_sessions,
+                       sum(closed_sessions)::bigint AS closed_sessions
+                FROM {s}.agg_funnel_daily WHERE event_date BETWEEN %s AND %s
+                GROUP BY stage_order, stage ORDER BY stage_order""",
+                rng,
+            )
+            first = funnel[0]["open_sessions"] if funnel else 0
+            prev_o = prev_c = None
+            for f in funnel:
+                f["open_overall_pct"] = round(100 * f["open_sessions"] / first, 2) if first else None
+                f["closed_overall_pct"] = round(100 * f["closed_sessions"] / first, 2) if first else None
+                f["open_drop_off_pct"] = round(100 * (1 - f["open_sessions"] / prev_o), 1) if prev_o else None
+                f["closed_drop_off_pct"] = (
+                    round(100 * (1 - f["closed_sessions"] / prev_c), 1) if prev_c else None
+                )
+                prev_o, prev_c = f["open_sessions"], f["closed_sessions"]
+            retention: dict[str, float | None] = {}
+            for n in (1, 7, 30):
+                cur.execute(
+                    f"""
+                    SELECT sum(returning_users)::float / nullif(sum(cohort_users), 0)
+                    FROM {s}.agg_retention_daily
+                    WHERE day_n = %s AND cohort_date BETWEEN %s AND %s AND activity_date <= %s""",
+                    (n, start, end, hi),
+                )
+                v = cur.fetchone()[0]
+                retention[f"d{n}_pct"] = round(100 * v, 2) if v is not None else None
+            cur.execute(
+                f"""SELECT coalesce(sum(sessions), 0)::bigint, coalesce(sum(purchase_revenue_in_usd), 0)::float
+                            FROM {s}.agg_traffic_source_daily WHERE event_date BETWEEN %s AND %s""",
+                rng,
+            )
+            sessions, revenue = cur.fetchone()
+            cur.execute(
+                f"""SELECT count(*) FROM {s}.dim_user
+                            WHERE first_seen_date <= %s AND last_seen_date >= %s""",
+                (end, start),
+            )
+            users = cur.fetchone()[0]
+            by_source = f"""
+                SELECT source, medium, default_channel_group AS channel, sum(sessions)::bigint AS sessions,
+                       round(sum(purchase_revenue_in_usd)::numeric, 2)::float AS revenue_usd,
+                       round(100 * sum(sessions_with_purchase)::numeric / nullif(sum(sessions), 0), 2)::float
+                         AS conversion_pct
+                FROM {s}.agg_traffic_source_daily WHERE event_date BETWEEN %s AND %s
+                GROUP BY source, medium, default_channel_group"""
+            top_rev = _rows(
+                cur, f"{by_source} ORDER BY revenue_usd DESC NULLS LAST, sessions DESC LIMIT %s", (*rng, top)
+            )
+            top_conv = _rows(
+                cur,
+                f"{by_source} HAVING sum(sessions) >= %s "
+                f"ORDER BY conversion_pct DESC NULLS LAST, sessions DESC LIMIT %s",
+                (*rng, min_sessions, top),
+            )
+    finally:
+        conn.close()
+    return Report(start, end, int(sessions), int(users), float(revenue), funnel, retention, top_rev, top_conv)
+
+
+def render(rep: Report) -> str:
+    from ga4lake.query import format_result
+
+    def table(rows: list[dict[str, Any]]) -> str:
+        if not rows:
+            return "(none)\n"
+        cols = list(rows[0])
+        return format_result(cols, [tuple(r[c] for c in cols) for r in rows])
+
+    out = [
+        f"GA4 e-commerce report {rep.start} … {rep.end}",
+        f"sessions {rep.sessions:,} · users {rep.users:,} · purchase revenue {rep.revenue:,.2f} USD",
+        "",
+        "Funnel (sessions reaching each stage; closed = all earlier stages first, in order):",
+        table(
+            [
+                {
+                    k: f[k]
+                    for k in (
+                        "stage",
+                        "open_sessions",
+                        "open_drop_off_pct",
+                        "closed_sessions",
+                        "closed_drop_off_pct",
+                        "closed_overall_pct",
+                    )
+                }
+                for f in rep.funnel
+            ]
+        ),
+        f"Retention (users returning on day n after their first visit): D1 {rep.retention.get('d1_pct')} % · "
+        f"D7 {rep.retention.get('d7_pct')} % · D30 {rep.retention.get('d30_pct')} %",
+        "",
+        "Top sources by revenue:",
+        table(rep.top_by_revenue),
+        "Top sources by conversion (sessions with a purchase, sources with enough sessions):",
+        table(rep.top_by_conversion),
+    ]
+    return "\n".join(out)

@@ -1,0 +1,426 @@
+"""Row-count parity of the PostgreSQL gold tables against dbt-ga4's logic, computed by Trino from the lake.
+
+dbt-ga4 only runs on BigQuery, so the reference is its logic (``dbt-ga4-semantics.md`` §11) written as
+Trino SQL over the lake's raw export rows (``trino/parity/``) — an independent second implementation
+in a different engine. For each model one federated Trino query puts the reference count (catalog
+``iceberg``, the lake branch gold was synced from) next to the gold table's count in PostgreSQL
+(catalog ``postgresql``). Every run is stored in ``<gold schema>.parity_results``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from ga4lake.config import REPO_ROOT, Settings, load_env
+
+PARITY_DIR = REPO_ROOT / "trino" / "parity"
+DEFAULT_THRESHOLD_PCT = 0.5
+THRESHOLD_ENV = "GA4LAKE_PARITY_THRESHOLD_PCT"
+RESULTS_TABLE = "parity_results"
+
+_IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
+_PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
+
+
+@dataclass(frozen=True)
+class ParityModel:
+    """A reference (``reference/<model>.sql``) and the gold table it is compared with (``gold/<table>.sql``)."""
+
+    model: str
+    gold_table: str
+    origin: str  # "dbt-ga4": a model of the package; "ga4lake": a gold-only table, rule documented in its SQL
+
+
+PARITY_MODELS: tuple[ParityModel, ...] = (
+    ParityModel("stg_ga4__events", "fact_events", "dbt-ga4"),
+    ParityModel("fct_ga4__sessions", "fact_sessions", "dbt-ga4"),
+    ParityModel("fct_ga4__sessions_daily", "fact_session_days", "dbt-ga4"),
+    ParityModel("stg_ga4__sessions_traffic_sources", "dim_traffic_source", "dbt-ga4"),
+    ParityModel("fct_ga4__pages", "agg_page_daily", "dbt-ga4"),
+    ParityModel("dim_ga4__client_keys", "dim_user", "dbt-ga4"),
+    ParityModel("ga4lake__pages", "dim_page", "ga4lake"),
+    ParityModel("ga4lake__funnel_daily", "agg_funnel_daily", "ga4lake"),
+    ParityModel("ga4lake__retention_daily", "agg_retention_daily", "ga4lake"),
+    ParityModel("ga4lake__traffic_sources_daily", "agg_traffic_source_daily", "ga4lake"),
+)
+
+_ORIGIN = {pm.model: pm.origin for pm in PARITY_MODELS}
+
+
+@dataclass
+class ParityRow:
+    model: str
+    gold_table: str
+    reference_rows: int | None
+    gold_rows: int | None
+    delta_pct: float | None
+    passed: bool
+    seconds: float = 0.0
+    error: str | None = None
+
+
+@dataclass
+class ParityReport:
+    run_id: str
+    ran_at: datetime
+    start: date
+    end: date
+    threshold_pct: float
+    mode: str  # "federated" (one Trino query per model) or "split" (gold counted in PostgreSQL directly)
+    rows: list[ParityRow] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return bool(self.rows) and all(r.passed for r in self.rows)
+
+    @property
+    def failed(self) -> list[ParityRow]:
+        return [r for r in self.rows if not r.passed]
+
+
+# -- pure parts -------------------------------------------------------------------------------------------
+
+
+def default_threshold(env: dict[str, str] | None = None) -> float:
+    raw = (env if env is not None else load_env()).get(THRESHOLD_ENV, "")
+    return float(raw) if raw.strip() else DEFAULT_THRESHOLD_PCT
+
+
+def check_identifier(name: str) -> str:
+    """A PostgreSQL schema name safe to paste into SQL (lower-case letters, digits, underscores)."""
+    if not _IDENT.match(name):
+        raise ValueError(f"not a plain lower-case SQL identifier: {name!r}")
+    return name
+
+
+def render(template: str, values: dict[str, str]) -> str:
+    """Fill ``{name}`` placeholders; every placeholder in the template must be given a value."""
+    missing = sorted({m for m in _PLACEHOLDER.findall(template) if m not in values})
+    if missing:
+        raise KeyError(f"no value for placeholder(s) {', '.join(missing)}")
+    return _PLACEHOLDER.sub(lambda m: values[m.group(1)], template)
+
+
+def _read(relative: str, parity_dir: Path) -> str:
+    return (parity_dir / relative).read_text().strip().rstrip(";")
+
+
+def sql_values(start: date, end: date, pg_schema: str) -> dict[str, str]:
+    if start > end:
+        raise ValueError(f"start {start} is after end {end}")
+    return {"start": start.isoformat(), "end": end.isoformat(), "pg_schema": check_identifier(pg_schema)}
+
+
+def reference_sql(pm: ParityModel, start: date, end: date, parity_dir: Path = PARITY_DIR) -> str:
+    """The reference count alone (Trino, lake only)."""
+    values = sql_values(start, end, "unused")
+    base = render(_read("export_events.sql", parity_dir), values)
+    reference = render(_read(f"reference/{pm.model}.sql", parity_dir), values)
+    return f"WITH export_events AS (\n{base}\n),\n\nreference AS (\n{reference}\n)\n\nSELECT reference_rows FROM reference"
+
+
+def gold_sql(pm: ParityModel, start: date, end: date, pg_schema: str, parity_dir: Path = PARITY_DIR) -> str:
+    """The gold count in Trino SQL (``postgresql.<schema>.<table>``)."""
+    return render(_read(f"gold/{pm.gold_table}.sql", parity_dir), sql_values(start, end, pg_schema))
+
+
+def gold_sql_postgres(
+    pm: ParityModel, start: date, end: date, pg_schema: str, parity_dir: Path = PARITY_DIR
+) -> str:
+    """The same gold count run in PostgreSQL itself (the queries use only SQL both engines share)."""
+    return gold_sql(pm, start, end, pg_schema, parity_dir).replace(
+        f"postgresql.{pg_schema}.", f"{pg_schema}."
+    )
+
+
+def compare_sql(
+    pm: ParityModel, start: date, end: date, pg_schema: str, parity_dir: Path = PARITY_DIR
+) -> str:
+    """The federated query: reference (lake) and gold (PostgreSQL) counts of one model in one statement."""
+    values = sql_values(start, end, pg_schema)
+    parts = {
+        **values,
+        "export_events": render(_read("export_events.sql", parity_dir), values),
+        "reference": render(_read(f"reference/{pm.model}.sql", parity_dir), values),
+        "gold": render(_read(f"gold/{pm.gold_table}.sql", parity_dir), values),
+        "model": pm.model,
+        "gold_table": pm.gold_table,
+    }
+    # fill the frame first, then the (already rendered) parts: their text is never re-scanned
+    return render(_read("compare.sql", parity_dir), parts)
+
+
+def delta_pct(reference_rows: int, gold_rows: int) -> float:
+    """100 * (gold - reference) / reference; 0 when both are 0, infinite when only the reference is 0."""
+    if reference_rows == 0:
+        return 0.0 if gold_rows == 0 else math.inf
+    return 100.0 * (gold_rows - reference_rows) / reference_rows
+
+
+def make_row(
+    pm: ParityModel, reference_rows: int, gold_rows: int, threshold_pct: float, seconds: float = 0.0
+) -> ParityRow:
+    d = delta_pct(int(reference_rows), int(gold_rows))
+    return ParityRow(
+        pm.model, pm.gold_table, int(reference_rows), int(gold_rows), d, abs(d) <= threshold_pct, seconds
+    )
+
+
+def error_row(pm: ParityModel, message: str, seconds: float = 0.0) -> ParityRow:
+    return ParityRow(pm.model, pm.gold_table, None, None, None, False, seconds, message)
+
+
+def select_models(names: Iterable[str] | None) -> list[ParityModel]:
+    if not names:
+        return list(PARITY_MODELS)
+    wanted = list(names)
+    by_name = {**{p.model: p for p in PARITY_MODELS}, **{p.gold_table: p for p in PARITY_MODELS}}
+    unknown = [n for n in wanted if n not in by_name]
+    if unknown:
+        raise ValueError(f"unknown parity model(s) {', '.join(unknown)}; known: {', '.join(sorted(by_name))}")
+    return [by_name[n] for n in wanted]
+
+
+def _num(v: int | None) -> str:
+    return "-" if v is None else f"{v:,}"
+
+
+def _pct(v: float | None) -> str:
+    if v is None:
+        return "-"
+    return "inf" if math.isinf(v) else f"{v:+.3f}"
+
+
+def format_report(report: ParityReport) -> str:
+    """The parity table plus one readable line per failing table."""
+    how = (
+        "one federated Trino query per model"
+        if report.mode == "federated"
+        else "Trino for the lake, PostgreSQL directly for gold"
+    )
+    header = ["model", "gold table", "reference rows", "gold rows", "Δ %", "result", "s"]
+    cells = [
+        [
+            r.model,
+            r.gold_table,
+            _num(r.reference_rows),
+            _num(r.gold_rows),
+            _pct(r.delta_pct),
+            "pass" if r.passed else ("ERROR" if r.error else "FAIL"),
+            f"{r.seconds:.1f}",
+        ]
+        for r in report.rows
+    ]
+    widths = [max(len(h), *(len(c[i]) for c in cells)) if cells else len(h) for i, h in enumerate(header)]
+    right = {2, 3, 4, 6}
+
+    def line(vals: Sequence[str]) -> str:
+        return "  ".join(
+            v.rjust(w) if i in right else v.ljust(w)
+            for i, (v, w) in enumerate(zip(vals, widths, strict=True))
+        )
+
+    out = [
+        f"parity {report.start} .. {report.end}  (threshold ±{report.threshold_pct:g} %, {how}; "
+        f"run {report.run_id})",
+        line(header),
+        "  ".join("-" * w for w in widths),
+        *(line(c) for c in cells),
+    ]
+    for r in report.failed:
+        if r.error:
+            out.append(f"  ERROR {r.gold_table} ({r.model}): {r.error}")
+        else:
+            diff = (r.gold_rows or 0) - (r.reference_rows or 0)
+            what = "more" if diff > 0 else "fewer"
+            origin = _ORIGIN.get(r.model, "dbt-ga4")
+            ref = f"dbt-ga4's {r.model} logic" if origin == "dbt-ga4" else f"the reference rule {r.model}"
+            out.append(
+                f"  FAIL {r.gold_table}: gold has {abs(diff):,} {what} rows than {ref} "
+                f"({_pct(r.delta_pct)} %, allowed ±{report.threshold_pct:g} %)"
+            )
+    out.extend(f"  note: {n}" for n in report.notes)
+    verdict = "passed" if report.passed else f"FAILED ({len(report.failed)} of {len(report.rows)} tables)"
+    out.append(f"parity {verdict}")
+    return "\n".join(out) + "\n"
+
+
+# -- running against the stack -----------------------------------------------------------------------------
+
+
+def _trino(settings: Settings) -> Callable[..., tuple[list[str], list[tuple[Any, ...]]]]:
+    from ga4lake.query import run_sql
+
+    ref = settings.lake_branch if settings.lake_branch != "main" else None
+    return lambda sql: run_sql(settings, sql, ref=ref)
+
+
+def lake_date_range(settings: Settings) -> tuple[date, date]:
+    """First and last export shard date in the lake's bronze (what the references read)."""
+    _, rows = _trino(settings)("SELECT min(_shard_date), max(_shard_date) FROM bronze.events")
+    if not rows or rows[0][0] is None:
+        raise RuntimeError(f"bronze.events on branch {settings.lake_branch} is empty: nothing to validate")
+    return _as_date(rows[0][0]), _as_date(rows[0][1])
+
+
+def _as_date(v: Any) -> date:
+    return v if isinstance(v, date) else date.fromisoformat(str(v))
+
+
+def postgresql_catalog_problem(settings: Settings) -> str | None:
+    """None when Trino's ``postgresql`` catalog answers, else why not."""
+    try:
+        _trino(settings)("SELECT 1 FROM postgresql.information_schema.schemata LIMIT 1")
+    except Exception as exc:  # trino.exceptions.TrinoQueryError and connection errors
+        return getattr(exc, "message", None) or str(exc)
+    return None
+
+
+def _pg_connect(settings: Settings):
+    import psycopg2
+
+    return psycopg2.connect(settings.pg_dsn())
+
+
+def existing_gold_tables(settings: Settings, pg_schema: str) -> set[str]:
+    conn = _pg_connect(settings)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = %s", (pg_schema,)
+            )
+            return {r[0] for r in cur.fetchall()}
+    finally:
+        conn.close()
+
+
+def run_parity(
+    settings: Settings,
+    start: date | None = None,
+    end: date | None = None,
+    threshold_pct: float | None = None,
+    models: Iterable[str] | None = None,
+    *,
+    pg_schema: str | None = None,
+    store: bool = True,
+    progress: Callable[[str], None] | None = None,
+    parity_dir: Path = PARITY_DIR,
+) -> ParityReport:
+    """Compare every gold table (or ``models``) with its reference over [start, end] (default: all of
+    bronze) and store the run in ``<gold schema>.parity_results``."""
+    schema = check_identifier(pg_schema or settings.pg_gold_schema)
+    threshold = default_threshold() if threshold_pct is None else float(threshold_pct)
+    if start is None or end is None:
+        lo, hi = lake_date_range(settings)
+        start, end = start or lo, end or hi
+    report = ParityReport(
+        run_id=datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6],
+        ran_at=datetime.now(UTC),
+        start=start,
+        end=end,
+        threshold_pct=threshold,
+        mode="federated",
+    )
+    problem = postgresql_catalog_problem(settings)
+    if problem:
+        report.mode = "split"
+        report.notes.append(
+            f"Trino's postgresql catalog is unavailable ({problem}); gold counts were read from PostgreSQL "
+            "directly and compared in Python"
+        )
+    tables = existing_gold_tables(settings, schema)
+    trino = _trino(settings)
+    for pm in select_models(models):
+        t0 = time.monotonic()
+        if pm.gold_table not in tables:
+            report.rows.append(error_row(pm, f"table {schema}.{pm.gold_table} does not exist in PostgreSQL"))
+            continue
+        if progress:
+            progress(f"parity {pm.model} -> {schema}.{pm.gold_table} ...")
+        try:
+            if report.mode == "federated":
+                _, rows = trino(compare_sql(pm, start, end, schema, parity_dir))
+                _, _, ref_rows, gold_rows = rows[0]
+            else:
+                _, rows = trino(reference_sql(pm, start, end, parity_dir))
+                ref_rows = rows[0][0]
+                gold_rows = _pg_count(settings, gold_sql_postgres(pm, start, end, schema, parity_dir))
+            report.rows.append(make_row(pm, ref_rows, gold_rows, threshold, time.monotonic() - t0))
+        except Exception as exc:  # one broken query must not hide the other tables' results
+            msg = getattr(exc, "message", None) or str(exc)
+            report.rows.append(error_row(pm, msg.splitlines()[0][:300], time.monotonic() - t0))
+    if store:
+        store_report(settings, report, schema)
+    return report
+
+
+def _pg_count(settings: Settings, sql: str) -> int:
+    conn = _pg_connect(settings)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(sql)
+            return int(cur.fetchone()[0])
+    finally:
+        conn.close()
+
+
+RESULTS_DDL = """CREATE TABLE IF NOT EXISTS {schema}.{table} (
+    run_id text NOT NULL,
+    ran_at timestamptz NOT NULL,
+    model text NOT NULL,
+    gold_table text NOT NULL,
+    reference_rows bigint,
+    gold_rows bigint,
+    delta_pct double precision,
+    passed boolean NOT NULL,
+    threshold_pct double precision NOT NULL,
+    start_date date NOT NULL,
+    end_date date NOT NULL,
+    seconds double precision,
+    mode text,
+    error text,
+    PRIMARY KEY (run_id, model)
+)"""
+
+
+def store_report(settings: Settings, report: ParityReport, pg_schema: str) -> None:
+    """Append the run to ``<schema>.parity_results`` (created on first use)."""
+    schema = check_identifier(pg_schema)
+    conn = _pg_connect(settings)
+    try:
+        with conn, conn.cursor() as cur:
+            cur.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+            cur.execute(RESULTS_DDL.format(schema=schema, table=RESULTS_TABLE))
+            for r in report.rows:
+                cur.execute(
+                    f"""INSERT INTO {schema}.{RESULTS_TABLE} (run_id, ran_at, model, gold_table, reference_rows,
+                        gold_rows, delta_pct, passed, threshold_pct, start_date, end_date, seconds, mode, error)
+                        VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)""",
+                    (
+                        report.run_id,
+                        report.ran_at,
+                        r.model,
+                        r.gold_table,
+                        r.reference_rows,
+                        r.gold_rows,
+                        None if r.delta_pct is None or math.isinf(r.delta_pct) else r.delta_pct,
+                        r.passed,
+                        report.threshold_pct,
+                        report.start,
+                        report.end,
+                        round(r.seconds, 3),
+                        report.mode,
+                        r.error,
+                    ),
+                )
+    finally:
+        conn.close()

@@ -1,0 +1,168 @@
+"""Pure parts of the parity check: SQL templating, the delta/threshold rule, the report text."""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import UTC, date, datetime
+
+import pytest
+
+from ga4lake.validate import parity
+from ga4lake.validate.parity import PARITY_DIR, PARITY_MODELS, ParityReport
+
+START, END = date(2020, 11, 1), date(2021, 1, 31)
+
+
+def test_render_fills_every_placeholder_and_refuses_missing_ones():
+    assert parity.render("a {x} b {y} {x}", {"x": "1", "y": "2"}) == "a 1 b 2 1"
+    with pytest.raises(KeyError, match="y"):
+        parity.render("{x} {y}", {"x": "1"})
+
+
+def test_render_does_not_rescan_filled_text():
+    # a value that itself looks like a placeholder stays as it is
+    assert parity.render("{a}", {"a": "{b}"}) == "{b}"
+
+
+@pytest.mark.parametrize("name", ["gold", "itest_gold_1a2b3c4d", "_x"])
+def test_plain_schema_names_pass(name):
+    assert parity.check_identifier(name) == name
+
+
+@pytest.mark.parametrize("name", ["Gold", "gold; drop table x", "gold.x", "1gold", "", 'go"ld'])
+def test_unsafe_schema_names_are_rejected(name):
+    with pytest.raises(ValueError):
+        parity.check_identifier(name)
+
+
+def test_start_after_end_is_rejected():
+    with pytest.raises(ValueError, match="after"):
+        parity.sql_values(END, START, "gold")
+
+
+def test_every_model_has_its_sql_files():
+    for pm in PARITY_MODELS:
+        assert (PARITY_DIR / "reference" / f"{pm.model}.sql").is_file(), pm.model
+        assert (PARITY_DIR / "gold" / f"{pm.gold_table}.sql").is_file(), pm.gold_table
+
+
+def test_every_gold_table_is_compared_once():
+    from ga4lake.gold.models import GOLD_TABLES
+
+    assert sorted(pm.gold_table for pm in PARITY_MODELS) == sorted(GOLD_TABLES)
+    assert len({pm.model for pm in PARITY_MODELS}) == len(PARITY_MODELS)
+
+
+def test_the_six_dbt_ga4_models_of_the_brief_are_references():
+    dbt_ga4 = {pm.model for pm in PARITY_MODELS if pm.origin == "dbt-ga4"}
+    assert dbt_ga4 == {
+        "stg_ga4__events",
+        "fct_ga4__sessions",
+        "fct_ga4__sessions_daily",
+        "stg_ga4__sessions_traffic_sources",
+        "fct_ga4__pages",
+        "dim_ga4__client_keys",
+    }
+
+
+@pytest.mark.parametrize("pm", PARITY_MODELS, ids=lambda p: p.model)
+def test_compare_sql_is_one_complete_federated_statement(pm):
+    sql = parity.compare_sql(pm, START, END, "itest_gold_x")
+    assert not re.search(r"\{[a-z_]+\}", sql), "unfilled placeholder"
+    assert "postgresql.itest_gold_x." in sql
+    assert "bronze.events" in sql  # unqualified: the lake branch's catalog is the session default
+    assert "DATE '2020-11-01'" in sql and "DATE '2021-01-31'" in sql
+    assert f"'{pm.model}' AS model" in sql and f"'{pm.gold_table}' AS gold_table" in sql
+    code = "\n".join(line.split("--", 1)[0] for line in sql.splitlines())
+    assert code.count("(") == code.count(")")
+    assert ";" not in code
+
+
+@pytest.mark.parametrize("pm", PARITY_MODELS, ids=lambda p: p.model)
+def test_split_mode_queries(pm):
+    ref = parity.reference_sql(pm, START, END)
+    assert "postgresql." not in ref and ref.rstrip().endswith("SELECT reference_rows FROM reference")
+    pg = parity.gold_sql_postgres(pm, START, END, "gold")
+    assert "postgresql." not in pg and f"gold.{pm.gold_table}" in pg
+
+
+def test_click_id_exclusions_match_gold():
+    """The reference's URL cleaning uses the same query_parameter_exclusions list as gold."""
+    from ga4lake.gold.models.common import QUERY_PARAMETER_EXCLUSIONS
+
+    text = (PARITY_DIR / "export_events.sql").read_text()
+    listed = re.search(r"\[&#\?\|\]\(\?:([^)]*)\)=", text)
+    assert listed, "exclusion regex not found in export_events.sql"
+    assert listed.group(1).split("|") == list(QUERY_PARAMETER_EXCLUSIONS)
+
+
+@pytest.mark.parametrize(
+    ("ref", "gold", "delta"),
+    [(1000, 1000, 0.0), (1000, 995, -0.5), (1000, 1005, 0.5), (200, 198, -1.0), (0, 0, 0.0)],
+)
+def test_delta_pct(ref, gold, delta):
+    assert parity.delta_pct(ref, gold) == pytest.approx(delta)
+
+
+def test_delta_is_infinite_when_only_the_reference_is_empty():
+    assert math.isinf(parity.delta_pct(0, 3))
+
+
+@pytest.mark.parametrize(
+    ("gold", "threshold", "passed"),
+    [
+        (10_000, 0.5, True),
+        (9_950, 0.5, True),
+        (10_050, 0.5, True),
+        (9_949, 0.5, False),
+        (10_051, 0.5, False),
+        (9_900, 1.0, True),
+        (9_999, 0.0, False),
+    ],
+)
+def test_threshold_is_inclusive_on_the_absolute_delta(gold, threshold, passed):
+    row = parity.make_row(PARITY_MODELS[0], 10_000, gold, threshold)
+    assert row.passed is passed
+
+
+def test_select_models_by_model_or_gold_table():
+    got = parity.select_models(["fact_sessions", "fct_ga4__pages"])
+    assert [p.gold_table for p in got] == ["fact_sessions", "agg_page_daily"]
+    assert parity.select_models(None) == list(PARITY_MODELS)
+    with pytest.raises(ValueError, match="unknown"):
+        parity.select_models(["nope"])
+
+
+def test_default_threshold_from_env():
+    assert parity.default_threshold({}) == 0.5
+    assert parity.default_threshold({"GA4LAKE_PARITY_THRESHOLD_PCT": "1.25"}) == 1.25
+
+
+def _report(rows):
+    return ParityReport("r1", datetime(2026, 1, 1, tzinfo=UTC), START, END, 0.5, "federated", rows)
+
+
+def test_report_names_the_failing_table_readably():
+    pms = {p.gold_table: p for p in PARITY_MODELS}
+    rows = [
+        parity.make_row(pms["fact_events"], 4_302_023, 4_302_023, 0.5, 12.0),
+        parity.make_row(pms["fact_sessions"], 365_561, 361_905, 0.5, 3.0),
+        parity.error_row(pms["dim_page"], "table gold.dim_page does not exist in PostgreSQL"),
+    ]
+    report = _report(rows)
+    text = parity.format_report(report)
+    assert not report.passed and [r.gold_table for r in report.failed] == ["fact_sessions", "dim_page"]
+    assert "4,302,023" in text and "+0.000" in text and "-1.000" in text
+    assert "FAIL fact_sessions: gold has 3,656 fewer rows than dbt-ga4's fct_ga4__sessions logic" in text
+    assert "ERROR dim_page (ga4lake__pages): table gold.dim_page does not exist" in text
+    assert text.rstrip().endswith("parity FAILED (2 of 3 tables)")
+    header = text.splitlines()[1]
+    for col in ("model", "gold table", "reference rows", "gold rows", "Δ %", "result"):
+        assert col in header
+
+
+def test_report_passes_only_with_rows_all_passing():
+    assert not _report([]).passed
+    ok = _report([parity.make_row(PARITY_MODELS[0], 10, 10, 0.5)])
+    assert ok.passed and parity.format_report(ok).rstrip().endswith("parity passed")

@@ -1,0 +1,65 @@
+-- dbt-ga4 stg_ga4__events (dbt-ga4-semantics §2-3) *before* its de-duplication, written independently
+-- of the Spark gold code: the lake's raw export rows (bronze.events) whose export shard date is in
+-- [{start}, {end}] (dbt-ga4 filters on the table suffix the same way), with dbt-ga4's cleaned event
+-- name, keys (§3.1), click-id exclusion (§3.4) and gclid rule (§3.2). parity.py prepends it to every
+-- query in reference/ as the relation `export_events`.
+--
+-- Why duplicates are still here: dbt-ga4 keeps one row per group of (event_date_dt, stream_id,
+-- user_pseudo_id, session_id, event_name, event_timestamp, event_params sorted by key) (§2.3). Every
+-- column below is one of those or a function of them, so a duplicate agrees with its survivor on all
+-- of them. Removing duplicates therefore changes only counts of *rows*; every count of distinct keys
+-- or key tuples, and every first-by-timestamp choice, is the same with or without them. Only
+-- reference/stg_ga4__events.sql counts rows, and it de-duplicates exactly; all other references read
+-- this relation as is, which keeps each of them to one scan of bronze (a de-duplicated copy of
+-- 4.3 M rows does not fit Trino's per-query memory on a small machine).
+WITH export_rows AS (
+    SELECT
+        try(CAST(date_parse(event_date, '%Y%m%d') AS date)) AS event_date_dt,
+        CAST(stream_id AS varchar) AS stream_id,
+        user_pseudo_id,
+        element_at(filter(event_params, p -> p.key = 'ga_session_id'), 1).value.int_value AS session_id,
+        lower(replace(trim(event_name), ' ', '_')) AS event_name,
+        event_timestamp,
+        event_params,
+        element_at(filter(event_params, p -> p.key = 'page_location'), 1).value.string_value
+            AS original_page_location,
+        lower(element_at(filter(event_params, p -> p.key = 'source'), 1).value.string_value) AS source_param,
+        lower(element_at(filter(event_params, p -> p.key = 'medium'), 1).value.string_value) AS medium_param,
+        lower(element_at(filter(event_params, p -> p.key = 'campaign'), 1).value.string_value) AS campaign_param
+    FROM bronze.events
+    WHERE _shard_date BETWEEN DATE '{start}' AND DATE '{end}'
+),
+
+keyed AS (
+    SELECT
+        *,
+        to_base64(md5(to_utf8(user_pseudo_id || stream_id))) AS client_key,
+        coalesce(strpos(original_page_location, 'gclid') > 0, false) AS has_gclid
+    FROM export_rows
+)
+
+SELECT
+    event_date_dt,
+    stream_id,
+    user_pseudo_id,
+    session_id,
+    event_name,
+    event_timestamp,
+    event_params,
+    client_key,
+    to_base64(md5(to_utf8(client_key || CAST(session_id AS varchar)))) AS session_key,
+    to_base64(md5(to_utf8(client_key || CAST(session_id AS varchar)))) || CAST(event_date_dt AS varchar)
+        AS session_partition_key,
+    -- dbt-ga4 var query_parameter_exclusions set to ga4lake's click-id list
+    -- (ga4lake.gold.models.common.QUERY_PARAMETER_EXCLUSIONS): one delimiter plus name=value is removed
+    -- per occurrence (§3.4)
+    regexp_replace(
+        original_page_location, '[&#?|](?:gclid|gclsrc|dclid|gbraid|wbraid|fbclid|msclkid|_gl)=[^?&#]*', ''
+    ) AS page_location,
+    -- detect_gclid (§3.2), on the original URL
+    IF(has_gclid AND source_param IS NULL, 'google', source_param) AS event_source,
+    IF(has_gclid AND (medium_param IS NULL OR medium_param = 'organic'), 'cpc', medium_param) AS event_medium,
+    IF(
+        has_gclid AND (campaign_param IS NULL OR campaign_param IN ('organic', '(organic)')), '(cpc)', campaign_param
+    ) AS event_campaign
+FROM keyed

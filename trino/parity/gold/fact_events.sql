@@ -1,0 +1,4 @@
+-- gold.fact_events rows of events dated in the range.
+SELECT count(*) AS gold_rows
+FROM postgresql.{pg_schema}.fact_events
+WHERE event_date BETWEEN DATE '{start}' AND DATE '{end}'

@@ -1,0 +1,4 @@
+-- dbt-ga4 fct_ga4__sessions: distinct non-NULL session_key in stg_ga4__events (§4.7, §11).
+-- (count(DISTINCT) ignores NULL keys: consent-denied events form no session.)
+SELECT count(DISTINCT session_key) AS reference_rows
+FROM export_events

@@ -1,0 +1,33 @@
+-- ga4lake rule built on dbt-ga4 stg_ga4__sessions_traffic_sources (§4.1): each session's source /
+-- medium / campaign come from its first event (by event_timestamp) that is not session_start or
+-- first_visit and has a source other than '(direct)' (gclid rule applied); no such event = (direct) /
+-- (none) / (none); a NULL medium or campaign of the chosen event = '(none)'. Rows = distinct
+-- (session start date, source, medium, campaign). The default channel group is a function of these
+-- (plus the source's category), so it adds no rows — except when a raw NULL and a literal '(none)'
+-- medium or campaign of one source map to different channels, which the sample does not do.
+WITH sessions AS (
+    SELECT
+        session_key,
+        min(event_date_dt) AS session_start_date,
+        min_by(
+            CAST(ROW(event_source, event_medium, event_campaign) AS ROW(source varchar, medium varchar, campaign varchar)),
+            event_timestamp
+        ) FILTER (
+            WHERE event_name NOT IN ('session_start', 'first_visit')
+              AND event_source IS NOT NULL
+              AND event_source <> '(direct)'
+        ) AS attribution
+    FROM export_events
+    WHERE session_key IS NOT NULL
+    GROUP BY session_key
+)
+
+SELECT count(*) AS reference_rows
+FROM (
+    SELECT DISTINCT
+        session_start_date,
+        coalesce(attribution.source, '(direct)') AS source,
+        coalesce(attribution.medium, '(none)') AS medium,
+        coalesce(attribution.campaign, '(none)') AS campaign
+    FROM sessions
+)
