@@ -1,8 +1,10 @@
 """`make demo`: the main job on a fresh machine.
 
 Brings the stack up (idempotent), generates the 92-day GA4 sample (cached; `GA4LAKE_DEMO_SCALE`,
-default 1.0 ≈ 4.3 M events), loads it through the lake on a Nessie load branch (audited, merged into
-main; a re-run is a no-op), prints what landed, and runs the stack smoke flow.
+default 1.0 ≈ 4.3 M events), loads it through landing → bronze → silver → gold on a Nessie load branch
+(audited, merged into main, gold synced to PostgreSQL; a re-run is a no-op), validates gold (dbt tests +
+Trino parity against the dbt-ga4 reference logic, dbt docs), prints the headline insights, and runs the
+stack smoke flow.
 """
 
 from __future__ import annotations
@@ -54,8 +56,16 @@ def main() -> int:
     print(format_result(cols, rows))
     cols, rows = run_sql(settings, "SELECT count(*) AS quarantined FROM silver.quarantine")
     print(format_result(cols, rows))
-    report = run_smoke(settings)
-    print(rows_msg(report))
+    print("== validating gold: dbt build + Trino parity vs dbt-ga4 logic + dbt docs", file=sys.stderr)
+    from ga4lake.cli import main as cli_main
+
+    validated = cli_main(["validate", "--docs"])
+    from ga4lake.report import build_report, render
+
+    print()
+    print(render(build_report(settings)))
+    smoke = run_smoke(settings)
+    print(rows_msg(smoke))
     print("\nServices (all on 127.0.0.1):")
     for row in manager.status_rows(settings):
         if row["health"] != "stopped":
@@ -64,9 +74,11 @@ def main() -> int:
     print(f'\n  Trino UI     http://127.0.0.1:{p.trino}/ui/   (ga4lake sql "SHOW TABLES FROM silver")')
     print(f"  Nessie API   {settings.nessie_api}         (ga4lake history)")
     print(f"  S3 endpoint  {settings.s3_endpoint}          (bucket {settings.s3_bucket})")
-    print(f"  PostgreSQL   {settings.pg_host}:{p.postgres} db {settings.pg_gold_db}")
+    print(f"  PostgreSQL   {settings.pg_host}:{p.postgres} db {settings.pg_gold_db} schema {settings.pg_gold_schema}")
+    print(f"  dbt docs     {Path(__file__).resolve().parents[2] / 'dbt' / 'target' / 'index.html'} "
+          f"(serve: dbt docs serve --port {p.dbt_docs})")
     sys.stdout.flush()
-    return 0
+    return validated
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ import pytest
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from ga4lake.gold.models import GOLD_TABLES, build_gold, build_gold_incremental
+from ga4lake.gold.models import GOLD_TABLES, GoldDelta, apply_delta, build_gold, build_gold_incremental
 from ga4lake.gold.models.build import dim_user_delta
 from tests.unit.conftest import ga4_event
 
@@ -293,15 +293,21 @@ def _rows(df: DataFrame) -> list[tuple]:
     return [tuple(r) for r in df.collect()]
 
 
-def _replace(old: list[tuple], columns: list[str], delta) -> tuple[Counter, int]:
-    """``apply_delta`` evaluated in Python on collected rows (one Spark job per input instead of a join
-    plan per table; ``test_apply_delta_replaces_exactly_the_scope`` pins apply_delta itself), plus the
-    number of delta rows outside their own scope."""
-    i = columns.index(delta.column)
+def _replace(old: list[tuple], schema, delta: GoldDelta) -> tuple[Counter, int]:
+    """``apply_delta`` of ``delta`` onto the collected ``old`` rows, and the number of delta rows outside
+    their own scope. The delta is collected once and re-served from memory, so each table costs one
+    job for its rows instead of one per use."""
+    spark = delta.rows.sparkSession
+    i = schema.names.index(delta.column)
     scope = {r[0] for r in delta.values.collect()}
-    new = _rows(delta.rows.select(*columns))
-    kept = [r for r in old if r[i] not in scope]
-    return Counter(kept + new), sum(1 for r in new if r[i] not in scope)
+    new = _rows(delta.rows.select(*schema.names))
+    local = GoldDelta(
+        spark.createDataFrame(new, schema),
+        delta.column,
+        spark.createDataFrame([(v,) for v in scope], delta.values.schema),
+    )
+    applied = apply_delta(spark.createDataFrame(old, schema), local)
+    return Counter(_rows(applied)), sum(1 for r in new if r[i] not in scope)
 
 
 @pytest.fixture(scope="module")
@@ -328,13 +334,13 @@ def outcome(silver):
             deltas = build_gold_incremental(new_events, touched)
             result = {}
             for table in GOLD_TABLES:
-                columns = build(old_name)[table].columns
+                schema = build(old_name)[table].schema
                 want = Counter(rows_of(new_name, table))
-                got, outside = _replace(rows_of(old_name, table), columns, deltas[table])
+                got, outside = _replace(rows_of(old_name, table), schema, deltas[table])
                 result[table] = (got, want, outside)
                 if name != "restated" and table == "dim_user":  # new-day promise: touched users only
                     fast = dim_user_delta(new_events, touched, only_new_days=True)
-                    got, outside = _replace(rows_of(old_name, table), columns, fast)
+                    got, outside = _replace(rows_of(old_name, table), schema, fast)
                     result["dim_user[only_new_days]"] = (got, want, outside)
                     result["_only_new_days_users"] = sorted(r[0] for r in fast.values.collect())
             cache[name] = result

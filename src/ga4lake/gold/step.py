@@ -77,7 +77,10 @@ def build_on_branch(ctx: LoadContext) -> dict[str, Scope]:
             _create(df, names[name], GOLD_TABLES[name].partition_col)
             scopes[name] = Scope(None, None)
         return scopes
-    for name, delta in build_gold_incremental(events, ctx.days).items():
+    # days that had no rows before can only add to a user's history: dim_user then recomputes just the users
+    # active on them; a restated or reprocessed day may remove events, so dim_user is rebuilt whole
+    only_new = bool(ctx.kinds) and all(ctx.kinds.get(d.isoformat()) == "new" for d in ctx.days)
+    for name, delta in build_gold_incremental(events, ctx.days, only_new_days=only_new).items():
         values = [r[0] for r in delta.values.distinct().collect()]
         _replace_scope(spark, delta.rows, names[name], delta.column, values)
         scopes[name] = Scope(delta.column, values)

@@ -66,6 +66,7 @@ class LoadContext:
     branch: str
     catalog: str
     days: list[date]
+    kinds: dict[str, str] = field(default_factory=dict)  # day -> new | restatement | reprocess
 
 
 @dataclass
@@ -251,7 +252,7 @@ def _process(
         )
     result.seconds["bronze_silver"] = round(time.monotonic() - t1, 1)
 
-    ctx = LoadContext(spark, settings, load_id, branch, cat, days)
+    ctx = LoadContext(spark, settings, load_id, branch, cat, days, kinds)
     ts = time.monotonic()
     scopes = gold_step.build_on_branch(ctx)
     result.seconds["gold"] = round(time.monotonic() - ts, 1)
