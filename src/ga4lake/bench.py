@@ -94,13 +94,20 @@ def fresh_branch(settings: Settings, tag: str) -> Settings:
     name = f"bench_{tag}_{uuid.uuid4().hex[:6]}"
     nessie.create_branch(name, "main", NO_ANCESTOR)
     nessie.ensure_namespaces(("bronze", "silver", "gold"), name)
-    return dataclasses.replace(settings, lake_branch=name)
+    return dataclasses.replace(settings, lake_branch=name, pg_gold_schema=name)
 
 
 def drop_branch(settings: Settings) -> None:
+    import psycopg2
+
     from ga4lake.lake.nessie import NessieClient
 
     NessieClient(settings.nessie_api).delete_branch(settings.lake_branch)
+    conn = psycopg2.connect(settings.pg_dsn())
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute(f'DROP SCHEMA IF EXISTS "{settings.pg_gold_schema}" CASCADE')
+    conn.close()
 
 
 def sample_dir(days: int, scale: float, start: str = "2020-11-01") -> Path:
@@ -243,7 +250,9 @@ def render(results: dict[str, Any]) -> str:
         )
         row("… peak RSS, stack + Spark driver during the backfill", b["peak_rss_mb"], "MB", "< 12 GB")
     lines += ["", "Raw numbers: `benchmarks/results.json`.", ""]
-    lines += [ln for ln in results.get("notes", [])]
+    notes = REPO_ROOT / "benchmarks" / "notes.md"
+    if notes.exists():
+        lines.append(notes.read_text())
     return "\n".join(lines) + "\n"
 
 

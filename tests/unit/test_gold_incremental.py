@@ -350,12 +350,18 @@ def outcome(silver):
     return run
 
 
-@pytest.mark.parametrize("table", [*GOLD_TABLES, "dim_user[only_new_days]"])
-@pytest.mark.parametrize("name", SCENARIOS)
+# only_new_days promises nothing for a restated day, so that pair is not a case
+CASES = [
+    (n, t)
+    for n in SCENARIOS
+    for t in [*GOLD_TABLES, "dim_user[only_new_days]"]
+    if not (n == "restated" and t == "dim_user[only_new_days]")
+]
+
+
+@pytest.mark.parametrize(("name", "table"), CASES)
 def test_incremental_equals_full_rebuild(outcome, name, table):
     result = outcome(name)
-    if table not in result:
-        pytest.skip("only_new_days does not apply to a restated day")
     got, want, outside = result[table]
     assert outside == 0, f"{outside} delta rows outside their own scope"
     assert sum(want.values()) > 0
