@@ -233,16 +233,18 @@ def render(results: dict[str, Any]) -> str:
     d = results.get("day")
     if d:
         row(
-            f"one new day → bronze+silver (audited, published; {d['rows_per_day']} rows, scale {d['scale']})",
+            f"one new day → bronze, silver, gold (incremental), audits, merge, PostgreSQL sync "
+            f"({d['rows_per_day']} rows, scale {d['scale']})",
             d["seconds"],
             "s",
             "—",
-            "warm stack, 7 trailing days on the branch; includes Spark session start",
+            "warm stack, 7 trailing days on the branch, Spark session already running; no dbt/parity",
         )
     b = results.get("backfill")
     if b:
         row(
-            f"{b['days']}-day backfill → bronze+silver ({b['rows']} rows, scale {b['scale']})",
+            f"{b['days']}-day backfill → every layer (gold full build) + PostgreSQL sync "
+            f"({b['rows']} rows, scale {b['scale']})",
             b["seconds"],
             "s",
             "—",
