@@ -44,6 +44,24 @@ NONE = "(none)"
 
 MONEY = "decimal(18,2)"
 
+#: The device, geo and first-touch (``traffic_source``) columns gold carries from an event to the session,
+#: user or event row it describes: one list, so those tables stay consistent.
+DEVICE_GEO_SOURCE_FIELDS: tuple[str, ...] = (
+    "device_category",
+    "device_operating_system",
+    "device_browser",
+    "device_language",
+    "device_mobile_brand_name",
+    "geo_continent",
+    "geo_sub_continent",
+    "geo_country",
+    "geo_region",
+    "geo_city",
+    "user_source",
+    "user_medium",
+    "user_campaign",
+)
+
 
 def order_key() -> Column:
     """Deterministic event order: timestamp, then event_key (BigQuery's choice among ties is arbitrary)."""

@@ -11,6 +11,8 @@ from __future__ import annotations
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from ga4lake.gold.models.common import DEVICE_GEO_SOURCE_FIELDS
+
 FACT_EVENTS_COLUMNS = (
     "event_key",
     "event_date",
@@ -56,19 +58,7 @@ FACT_EVENTS_COLUMNS = (
     "tax_value_in_usd",
     "total_item_quantity",
     "item_count",
-    "device_category",
-    "device_operating_system",
-    "device_browser",
-    "device_language",
-    "device_mobile_brand_name",
-    "geo_continent",
-    "geo_sub_continent",
-    "geo_country",
-    "geo_region",
-    "geo_city",
-    "user_source",
-    "user_medium",
-    "user_campaign",
+    *DEVICE_GEO_SOURCE_FIELDS,
 )
 
 

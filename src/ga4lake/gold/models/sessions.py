@@ -14,7 +14,14 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from ga4lake.gold.models.channels import default_channel_group, source_category
-from ga4lake.gold.models.common import DIRECT_SOURCE, MONEY, NONE, money_sum, order_key
+from ga4lake.gold.models.common import (
+    DEVICE_GEO_SOURCE_FIELDS,
+    DIRECT_SOURCE,
+    MONEY,
+    NONE,
+    money_sum,
+    order_key,
+)
 
 _FIRST_EVENT_FIELDS = (
     "event_date",
@@ -23,19 +30,7 @@ _FIRST_EVENT_FIELDS = (
     "page_hostname",
     "page_referrer",
     "page_title",
-    "device_category",
-    "device_operating_system",
-    "device_browser",
-    "device_language",
-    "device_mobile_brand_name",
-    "geo_continent",
-    "geo_sub_continent",
-    "geo_country",
-    "geo_region",
-    "geo_city",
-    "user_source",
-    "user_medium",
-    "user_campaign",
+    *DEVICE_GEO_SOURCE_FIELDS,
 )
 _ATTRIBUTION_FIELDS = ("event_source", "event_medium", "event_campaign", "event_term", "event_content")
 
@@ -199,19 +194,7 @@ FACT_SESSIONS_COLUMNS = (
     "transactions",
     "purchase_revenue_in_usd",
     "event_value_in_usd",
-    "device_category",
-    "device_operating_system",
-    "device_browser",
-    "device_language",
-    "device_mobile_brand_name",
-    "geo_continent",
-    "geo_sub_continent",
-    "geo_country",
-    "geo_region",
-    "geo_city",
-    "user_source",
-    "user_medium",
-    "user_campaign",
+    *DEVICE_GEO_SOURCE_FIELDS,
     "session_source",
     "session_medium",
     "session_campaign",

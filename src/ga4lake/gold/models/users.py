@@ -11,25 +11,13 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from ga4lake.gold.models.channels import channel_of_source
-from ga4lake.gold.models.common import MONEY, money_sum, order_key
+from ga4lake.gold.models.common import DEVICE_GEO_SOURCE_FIELDS, MONEY, money_sum, order_key
 from ga4lake.gold.models.sessions import orders
 
 _FIRST_FIELDS = (
     "client_key",
     "stream_id",
-    "device_category",
-    "device_operating_system",
-    "device_browser",
-    "device_language",
-    "device_mobile_brand_name",
-    "geo_continent",
-    "geo_sub_continent",
-    "geo_country",
-    "geo_region",
-    "geo_city",
-    "user_source",
-    "user_medium",
-    "user_campaign",
+    *DEVICE_GEO_SOURCE_FIELDS,
 )
 
 
