@@ -74,9 +74,13 @@ def main() -> int:
     print(f'\n  Trino UI     http://127.0.0.1:{p.trino}/ui/   (ga4lake sql "SHOW TABLES FROM silver")')
     print(f"  Nessie API   {settings.nessie_api}         (ga4lake history)")
     print(f"  S3 endpoint  {settings.s3_endpoint}          (bucket {settings.s3_bucket})")
-    print(f"  PostgreSQL   {settings.pg_host}:{p.postgres} db {settings.pg_gold_db} schema {settings.pg_gold_schema}")
-    print(f"  dbt docs     {Path(__file__).resolve().parents[2] / 'dbt' / 'target' / 'index.html'} "
-          f"(serve: dbt docs serve --port {p.dbt_docs})")
+    print(
+        f"  PostgreSQL   {settings.pg_host}:{p.postgres} db {settings.pg_gold_db} schema {settings.pg_gold_schema}"
+    )
+    print(
+        f"  dbt docs     {Path(__file__).resolve().parents[2] / 'dbt' / 'target' / 'index.html'} "
+        f"(serve: dbt docs serve --port {p.dbt_docs})"
+    )
     sys.stdout.flush()
     return validated
 

@@ -8,12 +8,11 @@ import sys
 import time
 import uuid
 
-import boto3
 import psycopg2
 import pytest
-from botocore.config import Config
 
 from ga4lake.config import load_settings
+from ga4lake.lake.landing import s3_client
 from ga4lake.lake.nessie import NessieClient
 from ga4lake.stack import manager
 from ga4lake.stack.process import StackError
@@ -23,14 +22,7 @@ pytestmark = pytest.mark.integration
 
 
 def _s3(settings):
-    return boto3.client(
-        "s3",
-        endpoint_url=settings.s3_endpoint,
-        aws_access_key_id=settings.s3_access_key,
-        aws_secret_access_key=settings.s3_secret_key,
-        region_name=settings.s3_region,
-        config=Config(s3={"addressing_style": "path"}),
-    )
+    return s3_client(settings)
 
 
 def _listening_addresses(port: int) -> set[str]:

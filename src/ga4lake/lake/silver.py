@@ -121,7 +121,7 @@ def fingerprint(*cols: Column) -> Column:
     return F.concat_ws(":", F.xxhash64(*cols).cast("string"), F.hash(*cols).cast("string"), nulls)
 
 
-def dedup_key(df: DataFrame) -> Column:
+def dedup_key() -> Column:
     """dbt-ga4's duplicate group: (date, stream, user, session, cleaned name, timestamp, params sorted by key)."""
     return fingerprint(
         F.col("_shard_date"),
@@ -139,7 +139,7 @@ def deduplicate(valid: DataFrame) -> DataFrame:
 
     Duplicates are rare, so only a narrow key is shuffled to find them; the (small) set of duplicated
     keys is broadcast, and only those rows go through a window — the wide rows are never shuffled."""
-    keyed = with_param_map(valid).select("*", dedup_key(with_param_map(valid)).alias("_dedup_key"))
+    keyed = with_param_map(valid).select("*", dedup_key().alias("_dedup_key"))
     dup_keys = (
         keyed.groupBy("_dedup_key").agg(F.count(F.lit(1)).alias("_group_size")).where("_group_size > 1")
     )

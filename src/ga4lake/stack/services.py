@@ -194,19 +194,9 @@ def _postgres(s: Settings) -> Service:
 # S3: SeaweedFS (default) or MinIO
 # ---------------------------------------------------------------------------------------------
 def ensure_bucket(s: Settings) -> None:
-    import boto3
-    from botocore.config import Config
+    from ga4lake.lake.landing import s3_client  # the one S3 client factory of the project
 
-    client = boto3.client(
-        "s3",
-        endpoint_url=s.s3_endpoint,
-        aws_access_key_id=s.s3_access_key,
-        aws_secret_access_key=s.s3_secret_key,
-        region_name=s.s3_region,
-        config=Config(
-            s3={"addressing_style": "path" if s.s3_path_style else "auto"}, retries={"max_attempts": 3}
-        ),
-    )
+    client = s3_client(s)
     existing = {b["Name"] for b in client.list_buckets().get("Buckets", [])}
     if s.s3_bucket not in existing:
         client.create_bucket(Bucket=s.s3_bucket)
