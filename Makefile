@@ -8,12 +8,13 @@ GA4LAKE := $(VENV)/bin/ga4lake
 PYTEST_ARGS ?=
 export GA4LAKE_HOME
 
-.PHONY: help install install-minio up down status demo test test-unit test-integration test-minio lint fmt bench clean
+.PHONY: help install install-minio up down status demo test test-unit test-integration test-minio lint fmt bench clean demo-video
 
 help:
 	@echo "make demo   - install what is missing, start the stack, run the main job"
 	@echo "make test   - install what is missing, start the stack, run every test"
 	@echo "make install | up | down | status | lint | test-unit | test-integration | test-minio | bench | clean"
+	@echo "make demo-video - record a walkthrough of the Superset dashboard into build/ (ga4lake dashboard video)"
 
 install:
 	PYTHONPATH=src python3 -m ga4lake.stack.install
@@ -49,7 +50,7 @@ test-integration: install
 	$(VENV)/bin/pytest tests/integration $(PYTEST_ARGS)
 
 # the same lake smoke flow with MinIO as the S3 server (separate state dir and build)
-MINIO_ENV := GA4LAKE_S3=minio GA4LAKE_STATE_DIR=$(CURDIR)/var/minio-stack
+MINIO_ENV := GA4LAKE_S3=minio GA4LAKE_STATE_DIR=$(CURDIR)/var/minio-stack GA4LAKE_UI_SERVICES=
 test-minio: install-minio down
 	$(MINIO_ENV) $(VENV)/bin/pytest tests/integration/test_smoke.py $(PYTEST_ARGS); rc=$$?; \
 	$(MINIO_ENV) $(GA4LAKE) stack down; exit $$rc
@@ -57,6 +58,10 @@ test-minio: install-minio down
 test: install
 	$(VENV)/bin/ruff check src tests
 	$(VENV)/bin/pytest tests $(PYTEST_ARGS)
+
+# the Superset dashboard in headless chromium (Playwright), recorded to build/dashboard-walkthrough.webm
+demo-video: up
+	$(GA4LAKE) dashboard video
 
 bench: up
 	$(PY) -m ga4lake.bench

@@ -7,6 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from ga4lake import __version__
+from ga4lake.args import day_arg
 from ga4lake.config import ConfigError, load_settings
 from ga4lake.stack.process import StackError
 
@@ -69,15 +70,7 @@ def cmd_sql(args: argparse.Namespace) -> int:
 
 
 # ---- lake loads ----------------------------------------------------------------------------------
-def _day(text: str):
-    from datetime import date
-
-    try:
-        return (
-            date.fromisoformat(text) if "-" in text else date(int(text[:4]), int(text[4:6]), int(text[6:8]))
-        )
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD or YYYYMMDD): {text!r}") from exc
+_day = day_arg
 
 
 def _load_summary(result) -> int:
@@ -255,6 +248,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     register_validate(sub)
 
+    from ga4lake.dashboard import register as register_dashboard
+
+    register_dashboard(sub)
+
+    from ga4lake.lake.cli import register as register_load
+
+    register_load(sub)
+
+    from ga4lake.airflow_client import register as register_airflow
+
+    register_airflow(sub)
+
     try:
         from ga4lake import sample
     except ImportError:  # generator not installed in this build
@@ -267,6 +272,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    from ga4lake.airflow_client import AirflowError
     from ga4lake.lake.landing import LandingError
     from ga4lake.lake.load import LoadError
     from ga4lake.lake.nessie import NessieError
@@ -277,6 +283,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         NessieError,
         LandingError,
         LoadError,
+        AirflowError,
     )
     try:
         from trino.exceptions import TrinoQueryError

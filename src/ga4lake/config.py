@@ -71,6 +71,8 @@ class Ports:
     spark_master_ui: int
     spark_worker_ui: int
     spark_ui: int
+    spark_connect: int
+    spark_connect_ui: int
     seaweed_master: int
     seaweed_volume: int
     seaweed_filer: int
@@ -106,6 +108,7 @@ class Settings:
     start_timeout: int
     lake_branch: str = "main"
     pg_gold_schema: str = "gold"
+    ui_services: tuple[str, ...] = ()
 
     # --- derived locations -------------------------------------------------------------
     @property
@@ -168,6 +171,8 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         spark_master_ui=_int(env, "GA4LAKE_SPARK_MASTER_UI_PORT"),
         spark_worker_ui=_int(env, "GA4LAKE_SPARK_WORKER_UI_PORT"),
         spark_ui=_int(env, "GA4LAKE_SPARK_UI_PORT"),
+        spark_connect=_int(env, "GA4LAKE_SPARK_CONNECT_PORT"),
+        spark_connect_ui=_int(env, "GA4LAKE_SPARK_CONNECT_UI_PORT"),
         seaweed_master=_int(env, "GA4LAKE_SEAWEED_MASTER_PORT"),
         seaweed_volume=_int(env, "GA4LAKE_SEAWEED_VOLUME_PORT"),
         seaweed_filer=_int(env, "GA4LAKE_SEAWEED_FILER_PORT"),
@@ -209,4 +214,16 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         start_timeout=_int(env, "GA4LAKE_START_TIMEOUT"),
         lake_branch=env.get("GA4LAKE_LAKE_BRANCH") or "main",
         pg_gold_schema=env.get("GA4LAKE_PG_GOLD_SCHEMA") or "gold",
+        ui_services=_ui_services(env.get("GA4LAKE_UI_SERVICES", "")),
     )
+
+
+UI_SERVICES = ("spark-connect", "airflow", "superset")
+
+
+def _ui_services(raw: str) -> tuple[str, ...]:
+    names = tuple(n.strip().lower() for n in raw.split(",") if n.strip())
+    unknown = sorted(set(names) - set(UI_SERVICES))
+    if unknown:
+        raise ConfigError(f"GA4LAKE_UI_SERVICES: unknown service(s) {unknown}; choose from {UI_SERVICES}")
+    return names

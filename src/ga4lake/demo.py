@@ -1,20 +1,20 @@
-"""`make demo`: the main job on a fresh machine.
+"""`make demo`: the main job on a fresh machine, run the way production runs it — through Airflow.
 
 Brings the stack up (idempotent), generates the 92-day GA4 sample (cached; `GA4LAKE_DEMO_SCALE`,
-default 1.0 ≈ 4.3 M events), loads it through landing → bronze → silver → gold on a Nessie load branch
-(audited, merged into main, gold synced to PostgreSQL; a re-run is a no-op), validates gold (dbt tests +
-Trino parity against the dbt-ga4 reference logic, dbt docs), prints the headline insights, and runs the
-stack smoke flow.
+default 1.0 ≈ 4.3 M events), drops it into the S3 export prefix (as BigQuery's export would), and
+triggers one Airflow backfill run (the lake's range mode): ingest → bronze, silver, gold + PostgreSQL
+sync (audited and parity-gated on a Nessie load branch, then one atomic merge), validation (dbt build via
+Cosmos + Trino parity). A re-run is a no-op. Then: dbt docs, headline insights, smoke flow, URLs.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+from datetime import date
 from pathlib import Path
 
-from ga4lake.config import load_settings
-from ga4lake.lake import load
+from ga4lake.config import load_env, load_settings
 from ga4lake.query import format_result, run_sql
 from ga4lake.stack import manager
 from ga4lake.stack.smoke import rows_msg, run_smoke
@@ -32,19 +32,35 @@ def main() -> int:
         print(f"== generating the GA4 sample ({days} days, scale {scale}) into {data}", file=sys.stderr)
         if sample_main(["--days", days, "--scale", scale, "--out", str(data)]) != 0:
             return 1
-    print(f"== loading {data} through landing → bronze → silver (write–audit–publish)", file=sys.stderr)
-    try:
-        result = load.ingest(settings, str(data))
-    except load.AuditFailed as exc:
-        print(exc, file=sys.stderr)
-        return 3
+    source = f"s3://{settings.s3_bucket}/exports/"
+    print(f"== dropping the export files into {source}", file=sys.stderr)
+    files = sorted(data.glob("events_*.parquet"))
+    uploaded = upload_exports(settings, files, source)
+    print(f"   {uploaded} uploaded, {len(files) - uploaded} already there", file=sys.stderr)
+    first, last = files[0].stem.split("_")[1], files[-1].stem.split("_")[1]
+    start, end = (
+        date.fromisoformat(f"{first[:4]}-{first[4:6]}-{first[6:]}"),
+        date.fromisoformat(f"{last[:4]}-{last[4:6]}-{last[6:]}"),
+    )
+    print(
+        f"== Airflow backfill {start} … {end} (one range-mode run through every layer's DAG)", file=sys.stderr
+    )
+    from ga4lake.airflow_client import AirflowClient
+
+    chain = AirflowClient(settings).run_chain(
+        {"start": start.isoformat(), "end": end.isoformat()}, timeout=7200
+    )
     print("\n== ga4lake demo ==")
-    if result.status == "noop":
+    if chain.state == "failed":
+        print(
+            f"Airflow run FAILED in {chain.failed_dag} at {', '.join(chain.failed_tasks)}:\n{chain.log_tail}"
+        )
+        return 3
+    if chain.state == "skipped":
         print("lake already holds this sample (identical checksums): nothing re-loaded, main unchanged")
     else:
         print(
-            f"published {result.load_id}: {len(result.days)} days, {sum(result.rows.values()):,} rows; "
-            f"seconds {result.seconds}"
+            f"Airflow backfill of {len(files)} days through ingest → silver → gold → validation in {chain.seconds:.0f}s"
         )
     cols, rows = run_sql(
         settings,
@@ -56,10 +72,10 @@ def main() -> int:
     print(format_result(cols, rows))
     cols, rows = run_sql(settings, "SELECT count(*) AS quarantined FROM silver.quarantine")
     print(format_result(cols, rows))
-    print("== validating gold: dbt build + Trino parity vs dbt-ga4 logic + dbt docs", file=sys.stderr)
-    from ga4lake.cli import main as cli_main
+    print("== dbt docs (lineage of the gold sources and insight models)", file=sys.stderr)
+    from ga4lake.validate.dbt import docs_generate
 
-    validated = cli_main(["validate", "--docs"])
+    docs_generate(settings)
     from ga4lake.report import build_report, render
 
     print()
@@ -71,7 +87,12 @@ def main() -> int:
         if row["health"] != "stopped":
             print(f"  {row['service']:<13} port {row['port']:<6} {row['health']:<9} RSS {row['rss_mb']} MB")
     p = settings.ports
-    print(f'\n  Trino UI     http://127.0.0.1:{p.trino}/ui/   (ga4lake sql "SHOW TABLES FROM silver")')
+    print(
+        f"\n  Airflow      http://127.0.0.1:{p.airflow}/   (user {load_env().get('GA4LAKE_AIRFLOW_ADMIN_USER', 'admin')})"
+    )
+    if "superset" in settings.ui_services:
+        print(f'  Superset     http://127.0.0.1:{p.superset}/   (dashboard "GA4 e-commerce")')
+    print(f'  Trino UI     http://127.0.0.1:{p.trino}/ui/   (ga4lake sql "SHOW TABLES FROM silver")')
     print(f"  Nessie API   {settings.nessie_api}         (ga4lake history)")
     print(f"  S3 endpoint  {settings.s3_endpoint}          (bucket {settings.s3_bucket})")
     print(
@@ -82,7 +103,22 @@ def main() -> int:
         f"(serve: dbt docs serve --port {p.dbt_docs})"
     )
     sys.stdout.flush()
-    return validated
+    return 0
+
+
+def upload_exports(settings, files: list[Path], source: str) -> int:
+    """Put export files under the S3 prefix the daily DAG reads; files already there (same size) are kept."""
+    from ga4lake.lake.landing import s3_client, split_s3
+
+    bucket, prefix = split_s3(source)
+    client = s3_client(settings)
+    have = {}
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        have.update({o["Key"]: o["Size"] for o in page.get("Contents", [])})
+    todo = [f for f in files if have.get(prefix + f.name) != f.stat().st_size]
+    for f in todo:
+        client.upload_file(str(f), bucket, prefix + f.name)
+    return len(todo)
 
 
 if __name__ == "__main__":

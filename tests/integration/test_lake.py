@@ -27,6 +27,14 @@ pytestmark = pytest.mark.integration
 SCALE = "0.05"
 
 
+@pytest.fixture(autouse=True)
+def _no_parity_gate(monkeypatch):
+    """These tests inject 0.5 % malformed rows on purpose to exercise the contract and quarantine; the
+    dbt-ga4 reference counts those rows, so the pre-publish parity gate would (rightly) stop the load.
+    The gate has its own test below (test_parity_gate_blocks_publish_...) and runs everywhere else."""
+    monkeypatch.setenv("GA4LAKE_PARITY_GATE", "0")
+
+
 def sample(out: Path, start: str, days: int, *extra: str) -> Path:
     rc = sample_main(
         ["--start", start, "--days", str(days), "--scale", SCALE, "--seed", "7", "--out", str(out), *extra]
@@ -207,6 +215,21 @@ def test_failed_audit_never_reaches_main_and_keeps_the_branch(lake, nessie, tmp_
         ][0]
         > 0
     )
+    nessie.delete_branch(kept)
+
+
+def test_parity_gate_blocks_publish_when_gold_differs_from_the_reference(lake, nessie, tmp_path, monkeypatch):
+    monkeypatch.setenv("GA4LAKE_PARITY_GATE", "1")
+    # 2 % malformed rows: the contract quarantines them (audit allows 5 %), the dbt-ga4 reference counts them
+    src = sample(tmp_path / "bad", "2020-11-28", 2, "--bad-rows", "0.02")
+    head = nessie.get_reference(lake.lake_branch).hash
+    with pytest.raises(load.ParityGateFailed) as err:
+        load.ingest(lake, str(src))
+    msg = str(err.value)
+    assert "fact_events" in msg and "FAIL" in msg and "NOT published" in msg
+    assert nessie.get_reference(lake.lake_branch).hash == head  # main (the test branch) never moved
+    kept = msg.rsplit("branch ", 1)[1].split()[0]
+    assert nessie.has_reference(kept)
     nessie.delete_branch(kept)
 
 

@@ -18,6 +18,7 @@ import psycopg2
 import pytest
 import yaml
 
+from ga4lake.config import REPO_ROOT
 from ga4lake.gold.models import GOLD_TABLES
 from ga4lake.lake import load
 from ga4lake.sample.cli import main as sample_main
@@ -25,7 +26,9 @@ from ga4lake.validate import cli, dbt, parity
 
 pytestmark = pytest.mark.integration
 
-INSIGHT_MODELS = {"funnel_conversion_daily", "retention_matrix", "traffic_source_performance"}
+# every insight model of the dbt project (one .sql per model), at least the three headline ones
+INSIGHT_MODELS = {p.stem for p in (REPO_ROOT / "dbt" / "models" / "insights").glob("*.sql")}
+assert {"funnel_conversion_daily", "retention_matrix", "traffic_source_performance"} <= INSIGHT_MODELS
 
 
 def _pg(settings):

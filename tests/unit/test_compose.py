@@ -1,11 +1,12 @@
 """compose/docker-compose.yml cannot run here (no Docker engine): keep it consistent with the native stack."""
 
+import dataclasses
 import json
 import re
 
 import yaml
 
-from ga4lake.config import DEFAULTS_FILE, REPO_ROOT, load_settings, parse_env_file
+from ga4lake.config import DEFAULTS_FILE, REPO_ROOT, UI_SERVICES, load_settings, parse_env_file
 from ga4lake.stack.services import build_services
 
 COMPOSE = REPO_ROOT / "compose" / "docker-compose.yml"
@@ -16,7 +17,8 @@ def _compose():
 
 
 def test_same_services_as_the_native_stack():
-    native = {s.name for s in build_services(load_settings({}), with_spark=True)}
+    every = dataclasses.replace(load_settings({}), ui_services=UI_SERVICES)
+    native = {s.name for s in build_services(every, with_spark=True)}
     assert set(_compose()["services"]) == native
 
 

@@ -197,7 +197,8 @@ def test_insight_models_are_documented():
         for m in yaml.safe_load(y.read_text())["models"]:
             docs[m["name"]] = m
     sql = {p.stem for p in (DBT_DIR / "models" / "insights").glob("*.sql")}
-    assert sql == set(docs) == {"funnel_conversion_daily", "retention_matrix", "traffic_source_performance"}
+    assert sql == set(docs)  # one YAML doc per model, no undocumented model
+    assert {"funnel_conversion_daily", "retention_matrix", "traffic_source_performance"} <= sql
     for name, m in docs.items():
         assert m.get("description") and all(c.get("description") for c in m["columns"]), name
 

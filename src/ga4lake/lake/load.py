@@ -9,6 +9,7 @@ branch kept for inspection (``ga4lake branches``).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import fcntl
 import json
 import os
@@ -17,8 +18,9 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
+from pathlib import Path
 
 from ga4lake.config import Settings
 from ga4lake.gold import step as gold_step
@@ -110,6 +112,46 @@ def new_load_id(days: list[date]) -> str:
     return f"load_{days[0]:%Y%m%d}_{days[-1]:%Y%m%d}_{stamp}"
 
 
+def plan_ingest(
+    settings: Settings,
+    spark,
+    source: str,
+    start: date | None,
+    end: date | None,
+    force: bool,
+    progress: Callable[[str], None],
+) -> tuple[list[landing.ExportFile], dict[str, str], int]:
+    """Which export files to load: new days, restated days (checksum changed) and, with ``force``, the rest."""
+    download = settings.state_dir / "staging" / "downloads"
+    files = landing.discover(source, settings, download, start, end)
+    progress(
+        f"found {len(files)} export file(s) in {source} ({files[0].shard_date} … {files[-1].shard_date})"
+    )
+    landed = latest_manifest(spark, branch_catalog(spark, settings, settings.lake_branch))
+    todo, kinds = [], {}
+    for f in files:
+        previous = landed.get(f.shard_date)
+        if previous is None:
+            kinds[f.shard_date.isoformat()] = "new"
+        elif previous["sha256"] != landing.sha256_of(f.local_path):
+            kinds[f.shard_date.isoformat()] = "restatement"
+        elif force:
+            kinds[f.shard_date.isoformat()] = "reprocess"
+        else:
+            continue
+        todo.append(f)
+    restated = sorted(d for d, k in kinds.items() if k == "restatement")
+    if restated:
+        progress(f"restatement of {len(restated)} day(s): {', '.join(restated)}")
+    return todo, kinds, len(files)
+
+
+def _noop(settings: Settings, n_files: int, progress: Callable[[str], None]) -> LoadResult:
+    head = NessieClient(settings.nessie_api).get_reference(settings.lake_branch).hash
+    progress(f"nothing to do: all {n_files} file(s) already landed with identical checksums")
+    return LoadResult(load_id="", status="noop", main_before=head, main_after=head)
+
+
 def ingest(
     settings: Settings,
     source: str,
@@ -119,36 +161,32 @@ def ingest(
     slice_days: int = 30,
     progress: Callable[[str], None] = _say,
 ) -> LoadResult:
-    """Land export files from ``source`` and process the days that are new or restated."""
+    """Land export files from ``source`` and process the days that are new or restated, in one process."""
     with load_lock(settings):
         t0 = time.monotonic()
-        download = settings.state_dir / "staging" / "downloads"
-        files = landing.discover(source, settings, download, start, end)
-        progress(
-            f"found {len(files)} export file(s) in {source} ({files[0].shard_date} … {files[-1].shard_date})"
-        )
         spark = get_spark(settings, app_name="ga4lake-load")
-        landed = latest_manifest(spark, branch_catalog(spark, settings, settings.lake_branch))
-        todo, kinds = [], {}
-        for f in files:
-            previous = landed.get(f.shard_date)
-            if previous is None:
-                kinds[f.shard_date.isoformat()] = "new"
-            elif previous["sha256"] != landing.sha256_of(f.local_path):
-                kinds[f.shard_date.isoformat()] = "restatement"
-            elif force:
-                kinds[f.shard_date.isoformat()] = "reprocess"
-            else:
-                continue
-            todo.append(f)
+        todo, kinds, n_files = plan_ingest(settings, spark, source, start, end, force, progress)
         if not todo:
-            head = NessieClient(settings.nessie_api).get_reference(settings.lake_branch).hash
-            progress(f"nothing to do: all {len(files)} file(s) already landed with identical checksums")
-            return LoadResult(load_id="", status="noop", main_before=head, main_after=head)
-        restated = sorted(d for d, k in kinds.items() if k == "restatement")
-        if restated:
-            progress(f"restatement of {len(restated)} day(s): {', '.join(restated)}")
+            return _noop(settings, n_files, progress)
         return _process(settings, spark, todo, kinds, slice_days, progress, t0)
+
+
+def landed_files(settings: Settings, spark, start: date, end: date) -> list[landing.ExportFile]:
+    """The landed originals of [start, end] (from the manifest on the lake branch), downloaded for reuse."""
+    main_cat = branch_catalog(spark, settings, settings.lake_branch)
+    landed = {d: m for d, m in latest_manifest(spark, main_cat).items() if start <= d <= end}
+    if not landed:
+        raise LoadError(f"no landed days between {start} and {end} on {settings.lake_branch} (ingest first)")
+    client = landing.s3_client(settings)
+    download = settings.state_dir / "staging" / "downloads"
+    download.mkdir(parents=True, exist_ok=True)
+    files = []
+    for d, m in sorted(landed.items()):
+        bucket, key = landing.split_s3(m["landing_uri"])
+        local = download / m["file_name"]
+        client.download_file(bucket, key, str(local))
+        files.append(landing.ExportFile(d, m["file_name"], local, m["landing_uri"]))
+    return files
 
 
 def rerun(
@@ -158,21 +196,7 @@ def rerun(
     with load_lock(settings):
         t0 = time.monotonic()
         spark = get_spark(settings, app_name="ga4lake-run")
-        main_cat = branch_catalog(spark, settings, settings.lake_branch)
-        landed = {d: m for d, m in latest_manifest(spark, main_cat).items() if start <= d <= end}
-        if not landed:
-            raise LoadError(
-                f"no landed days between {start} and {end} on {settings.lake_branch} (ingest first)"
-            )
-        client = landing.s3_client(settings)
-        download = settings.state_dir / "staging" / "downloads"
-        download.mkdir(parents=True, exist_ok=True)
-        files = []
-        for d, m in sorted(landed.items()):
-            bucket, key = landing.split_s3(m["landing_uri"])
-            local = download / m["file_name"]
-            client.download_file(bucket, key, str(local))
-            files.append(landing.ExportFile(d, m["file_name"], local, m["landing_uri"]))
+        files = landed_files(settings, spark, start, end)
         kinds = {f.shard_date.isoformat(): "reprocess" for f in files}
         progress(f"reprocessing {len(files)} landed day(s) {files[0].shard_date} … {files[-1].shard_date}")
         return _process(settings, spark, files, kinds, slice_days, progress, t0)
@@ -187,13 +211,183 @@ def _process(
     progress: Callable[[str], None],
     t0: float,
 ) -> LoadResult:
+    """Every step of a load in this process (one Spark session); Airflow runs the same steps as tasks."""
+    wait_for_open_loads(settings, progress)
+    plan = open_load(settings, files, kinds, progress, owner=f"cli:{os.getpid()}")
+    result = LoadResult(
+        load_id=plan.load_id, status="published", days=plan.days, kinds=kinds, main_before=plan.main_before
+    )
+    result.seconds["landing"] = round(time.monotonic() - t0, 1)
+    try:
+        for name, step in (("bronze", write_bronze), ("silver", write_silver), ("gold", write_gold)):
+            ts = time.monotonic()
+            step(spark, settings, plan, slice_days=slice_days, progress=progress)
+            result.seconds[name] = round(time.monotonic() - ts, 1)
+        ts = time.monotonic()
+        report = publish(spark, settings, plan, progress=progress)
+        result.seconds["audit_publish"] = round(time.monotonic() - ts, 1)
+    except BaseException as exc:
+        plan.fail(settings, exc)
+        raise
+    result.report = report
+    result.rows = {d: s["rows"] for d, s in plan.staged.items()}
+    result.main_after = plan.main_after
+    ts = time.monotonic()
+    result.synced = sync_load(spark, settings, plan, progress=progress)
+    result.seconds["postgres_sync"] = round(time.monotonic() - ts, 1)
+    result.seconds["total"] = round(time.monotonic() - t0, 1)
+    progress(f"done: {plan.load_id} in {result.seconds['total']}s {result.seconds}")
+    return result
+
+
+# -- the steps of a load, each resumable from its persisted plan (Airflow runs one per task) ---------------
+
+OPEN_PHASES = ("landed", "bronze", "silver", "gold")  # the load branch exists and main is not yet merged
+
+
+@dataclass
+class LoadPlan:
+    """A load's state between steps, persisted as ``<state>/loads/<load_id>.json``."""
+
+    load_id: str
+    branch: str
+    target: str
+    main_before: str
+    kinds: dict[str, str]
+    staged: dict[str, dict]  # day -> StagedFile fields (paths as str, dates iso)
+    ingested_at: str
+    phase: str = "landed"  # landed → bronze → silver → gold → published → synced | failed
+    scopes: dict[str, dict] | None = None
+    main_after: str = ""
+    error: str = ""
+    audit: dict | None = None
+    owner: str = "steps"  # "cli:<pid>" when one process runs every step, "steps" when a scheduler does
+
+    @property
+    def days(self) -> list[date]:
+        return sorted(date.fromisoformat(d) for d in self.staged)
+
+    def staged_files(self) -> list[landing.StagedFile]:
+        out = []
+        for s in self.staged.values():
+            out.append(
+                landing.StagedFile(
+                    **{
+                        **s,
+                        "shard_date": date.fromisoformat(s["shard_date"]),
+                        "staged_path": Path(s["staged_path"]),
+                    }
+                )
+            )
+        return sorted(out, key=lambda s: s.shard_date)
+
+    @staticmethod
+    def path(settings: Settings, load_id: str) -> Path:
+        return settings.state_dir / "loads" / f"{load_id}.json"
+
+    def save(self, settings: Settings) -> None:
+        p = self.path(settings, self.load_id)
+        p.parent.mkdir(parents=True, exist_ok=True)
+        tmp = p.with_suffix(".tmp")
+        tmp.write_text(json.dumps(asdict(self), indent=2, default=str))
+        tmp.replace(p)  # atomic: a killed step never leaves half a plan
+
+    @classmethod
+    def read(cls, settings: Settings, load_id: str) -> LoadPlan:
+        p = cls.path(settings, load_id)
+        if not p.is_file():
+            raise LoadError(f"unknown load {load_id!r}: no plan at {p}")
+        return cls(**json.loads(p.read_text()))
+
+    def expect(self, *phases: str) -> None:
+        if self.phase not in phases:
+            raise LoadError(
+                f"load {self.load_id} is in phase {self.phase!r}; this step needs {' or '.join(phases)}"
+            )
+
+    def advance(self, settings: Settings, phase: str) -> None:
+        self.phase = phase
+        self.save(settings)
+
+    def fail(self, settings: Settings, exc: BaseException) -> None:
+        """Record the failure; the branch stays for inspection and no longer blocks later loads."""
+        if self.phase in OPEN_PHASES:
+            self.phase, self.error = "failed", f"{type(exc).__name__}: {exc}"[:4000]
+            self.save(settings)
+            shutil.rmtree(settings.state_dir / "staging" / self.load_id, ignore_errors=True)
+
+    def scope_objects(self) -> dict[str, gold_step.Scope]:
+        out = {}
+        for name, s in (self.scopes or {}).items():
+            values = s["values"]
+            if values is not None and s.get("dates"):
+                values = [date.fromisoformat(v) for v in values]
+            out[name] = gold_step.Scope(s["column"], values)
+        return out
+
+
+def open_plans(settings: Settings) -> list[LoadPlan]:
+    """Loads whose branch is open (written, not yet published or failed) on this stack's lake branch."""
+    folder = settings.state_dir / "loads"
+    plans = (
+        [LoadPlan(**json.loads(p.read_text())) for p in sorted(folder.glob("*.json"))]
+        if folder.is_dir()
+        else []
+    )
+    out = []
+    for p in plans:
+        if p.phase not in OPEN_PHASES or p.target != settings.lake_branch:
+            continue
+        if p.owner.startswith("cli:") and not _alive(int(p.owner[4:])):
+            # the process that ran every step died (killed, crashed): its branch is kept, it blocks nothing
+            p.fail(settings, RuntimeError(f"interrupted: process {p.owner[4:]} died during phase {p.phase}"))
+            continue
+        out.append(p)
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def wait_for_open_loads(
+    settings: Settings, progress: Callable[[str], None], timeout: float | None = None
+) -> None:
+    """Loads publish in order: a new one waits until no other load's branch is open on the same target."""
+    timeout = float(os.environ.get("GA4LAKE_LOAD_WAIT_SECONDS", "1800")) if timeout is None else timeout
+    deadline = time.monotonic() + timeout
+    while True:
+        busy = open_plans(settings)
+        if not busy:
+            return
+        if time.monotonic() > deadline:
+            names = ", ".join(f"{p.load_id} ({p.phase})" for p in busy)
+            raise LoadError(
+                f"load(s) still open on {settings.lake_branch}: {names}; finish them or `ga4lake load abort ID`"
+            )
+        progress(f"waiting for open load {busy[0].load_id} (phase {busy[0].phase}) …")
+        time.sleep(5)
+
+
+def open_load(
+    settings: Settings,
+    files: list[landing.ExportFile],
+    kinds: dict[str, str],
+    progress: Callable[[str], None],
+    owner: str = "steps",
+) -> LoadPlan:
+    """Validate, checksum and land every file, then create the load branch (a bad file leaves nothing)."""
     nessie = NessieClient(settings.nessie_api)
     days = [f.shard_date for f in files]
     load_id = new_load_id(days)
-    branch = load_id
     target = settings.lake_branch
     main_before = nessie.get_reference(target).hash
-    # validate every file before the branch exists: a bad file must not leave anything behind
     staging = settings.state_dir / "staging" / load_id
     ingested_at = landing.now_utc()
     staged: list[landing.StagedFile] = []
@@ -208,29 +402,45 @@ def _process(
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    staged.sort(key=lambda s: s.shard_date)
-    result = LoadResult(load_id=load_id, status="published", days=days, kinds=kinds, main_before=main_before)
-    result.seconds["landing"] = round(time.monotonic() - t0, 1)
+    plan = LoadPlan(
+        load_id=load_id,
+        branch=load_id,
+        target=target,
+        main_before=main_before,
+        kinds=kinds,
+        staged={
+            s.shard_date.isoformat(): {
+                **asdict(s),
+                "shard_date": s.shard_date.isoformat(),
+                "staged_path": str(s.staged_path),
+            }
+            for s in staged
+        },
+        ingested_at=ingested_at.isoformat(),
+        owner=owner,
+    )
+    nessie.create_branch(load_id, target, main_before)
+    plan.save(settings)
+    progress(f"load {load_id}: {len(days)} day(s) on branch {load_id}")
+    return plan
 
-    nessie.create_branch(branch, target, main_before)
-    cat = branch_catalog(spark, settings, branch)
-    progress(f"load {load_id}: {len(days)} day(s) on branch {branch}")
+
+def write_bronze(
+    spark, settings: Settings, plan: LoadPlan, slice_days: int = 30, progress: Callable[[str], None] = _say
+) -> None:
+    """Raw nested rows of the load's days (+ the landing manifest) on the load branch."""
+    plan.expect("landed")
+    cat = branch_catalog(spark, settings, plan.branch)
     ensure_manifest(spark, cat)
-    t1 = time.monotonic()
-    for part in slices(staged, slice_days):
+    ingested_at = datetime.fromisoformat(plan.ingested_at)
+    for part in slices(plan.staged_files(), slice_days):
         part_days = [s.shard_date for s in part]
         ts = time.monotonic()
         bronze_in = spark.read.option("mergeSchema", "true").parquet(*[str(s.staged_path) for s in part])
         replace_days(bronze_in, f"{cat}.{BRONZE_EVENTS}", "_shard_date", part_days)
-        from pyspark.sql import functions as F
-
-        bronze = spark.table(f"{cat}.{BRONZE_EVENTS}").where(F.col("_shard_date").isin(part_days))
-        silver = build_silver(bronze)
-        replace_days(silver.events, f"{cat}.{SILVER_EVENTS}", "event_date", part_days)
-        replace_days(silver.quarantine, f"{cat}.{QUARANTINE}", "event_date", part_days)
         manifest_rows = [
             (
-                load_id,
+                plan.load_id,
                 s.shard_date,
                 s.name,
                 s.source_uri,
@@ -240,66 +450,163 @@ def _process(
                 s.rows,
                 s.rescued_rows,
                 s.format,
-                kinds[s.shard_date.isoformat()],
+                plan.kinds[s.shard_date.isoformat()],
                 ingested_at.replace(tzinfo=None),
             )
             for s in part
         ]
+        # a retried step must not list a file twice
+        day_list = ", ".join(f"DATE '{d}'" for d in part_days)
+        spark.sql(
+            f"DELETE FROM {cat}.{LOAD_MANIFEST} WHERE load_id = '{plan.load_id}' AND shard_date IN ({day_list})"
+        )
         spark.createDataFrame(manifest_rows, MANIFEST_DDL).writeTo(f"{cat}.{LOAD_MANIFEST}").append()
         progress(
-            f"  bronze+silver {part_days[0]} … {part_days[-1]} ({len(part_days)} day(s)) "
-            f"in {time.monotonic() - ts:.1f}s"
+            f"  bronze {part_days[0]} … {part_days[-1]} ({len(part_days)} day(s)) in {time.monotonic() - ts:.1f}s"
         )
-    result.seconds["bronze_silver"] = round(time.monotonic() - t1, 1)
+    plan.advance(settings, "bronze")
 
-    ctx = LoadContext(spark, settings, load_id, branch, cat, days, kinds)
+
+def write_silver(
+    spark, settings: Settings, plan: LoadPlan, slice_days: int = 30, progress: Callable[[str], None] = _say
+) -> None:
+    """Flattened, contract-checked events and the quarantine for the load's days, read from branch bronze."""
+    from pyspark.sql import functions as F
+
+    plan.expect("bronze")
+    cat = branch_catalog(spark, settings, plan.branch)
+    for part_days in slices(plan.days, slice_days):
+        ts = time.monotonic()
+        bronze = spark.table(f"{cat}.{BRONZE_EVENTS}").where(F.col("_shard_date").isin(part_days))
+        silver = build_silver(bronze)
+        replace_days(silver.events, f"{cat}.{SILVER_EVENTS}", "event_date", part_days)
+        replace_days(silver.quarantine, f"{cat}.{QUARANTINE}", "event_date", part_days)
+        progress(
+            f"  silver {part_days[0]} … {part_days[-1]} ({len(part_days)} day(s)) in {time.monotonic() - ts:.1f}s"
+        )
+    plan.advance(settings, "silver")
+
+
+def write_gold(
+    spark, settings: Settings, plan: LoadPlan, slice_days: int = 30, progress: Callable[[str], None] = _say
+) -> None:
+    """Gold for the load's days on the branch (full build the first time, then incremental deltas)."""
+    plan.expect("silver")
     ts = time.monotonic()
+    cat = branch_catalog(spark, settings, plan.branch)
+    ctx = LoadContext(spark, settings, plan.load_id, plan.branch, cat, plan.days, plan.kinds)
     scopes = gold_step.build_on_branch(ctx)
-    result.seconds["gold"] = round(time.monotonic() - ts, 1)
+    plan.scopes = {
+        name: {
+            "column": s.column,
+            "values": None
+            if s.values is None
+            else [v.isoformat() if isinstance(v, date) else v for v in s.values],
+            "dates": bool(s.values) and isinstance(s.values[0], date),
+        }
+        for name, s in scopes.items()
+    }
     progress(
         f"  gold ({'full build' if all(s.full for s in scopes.values()) else 'incremental'}) "
-        f"in {result.seconds['gold']}s"
+        f"in {time.monotonic() - ts:.1f}s"
     )
+    plan.advance(settings, "gold")
 
-    t2 = time.monotonic()
-    report = run_audits(spark, cat, load_id, {s.shard_date: s.rows for s in staged})
-    result.seconds["audit"] = round(time.monotonic() - t2, 1)
-    result.report = report
+
+def publish(
+    spark,
+    settings: Settings,
+    plan: LoadPlan,
+    parity: bool | None = None,
+    progress: Callable[[str], None] = _say,
+) -> AuditReport:
+    """Audit the branch (and gate on parity of its gold vs the dbt-ga4 reference), then merge it atomically."""
+    plan.expect("gold")
+    cat = branch_catalog(spark, settings, plan.branch)
+    report = run_audits(spark, cat, plan.load_id, {s.shard_date: s.rows for s in plan.staged_files()})
+    plan.audit = report.as_dict()
     audits_dir = settings.state_dir / "audits"
     audits_dir.mkdir(parents=True, exist_ok=True)
-    (audits_dir / f"{load_id}.json").write_text(json.dumps(report.as_dict(), indent=2))
+    (audits_dir / f"{plan.load_id}.json").write_text(json.dumps(report.as_dict(), indent=2))
     if not report.passed:
-        raise AuditFailed(report, branch)
+        raise AuditFailed(report, plan.branch)
     progress(report.render())
-
-    result.rows = {s.shard_date.isoformat(): s.rows for s in staged}
+    if parity if parity is not None else os.environ.get("GA4LAKE_PARITY_GATE", "1") != "0":
+        parity_gate(settings, plan, progress)
+    nessie = NessieClient(settings.nessie_api)
+    days = plan.days
     props = {
-        "ga4lake.load_id": load_id,
+        "ga4lake.load_id": plan.load_id,
         "ga4lake.days": f"{days[0]}..{days[-1]}",
-        "ga4lake.rows": str(sum(s.rows for s in staged)),
-        "ga4lake.kinds": json.dumps(kinds, sort_keys=True),
+        "ga4lake.rows": str(sum(s["rows"] for s in plan.staged.values())),
+        "ga4lake.kinds": json.dumps(plan.kinds, sort_keys=True),
     }
     head = nessie.merge(
-        branch, target, message=f"ga4lake {load_id}: publish {days[0]}..{days[-1]}", properties=props
+        plan.branch,
+        plan.target,
+        message=f"ga4lake {plan.load_id}: publish {days[0]}..{days[-1]}",
+        properties=props,
     )
-    nessie.delete_branch(branch)
-    shutil.rmtree(staging, ignore_errors=True)
-    result.main_after = head.hash
-    progress(f"published {load_id} to {target} ({main_before[:12]} -> {head.hash[:12]})")
+    nessie.delete_branch(plan.branch)
+    shutil.rmtree(settings.state_dir / "staging" / plan.load_id, ignore_errors=True)
+    plan.main_after = head.hash
+    plan.advance(settings, "published")
+    progress(f"published {plan.load_id} to {plan.target} ({plan.main_before[:12]} -> {head.hash[:12]})")
+    return report
+
+
+class ParityGateFailed(LoadError):
+    """Gold on the load branch differs from the dbt-ga4 reference by more than the threshold."""
+
+
+def parity_gate(settings: Settings, plan: LoadPlan, progress: Callable[[str], None]) -> None:
+    """Row-count parity of the branch's gold tables against the reference logic, over the load's days."""
+    from ga4lake.validate.parity import format_report, run_parity
+
     ts = time.monotonic()
+    days = plan.days
+    on_branch = dataclasses.replace(settings, lake_branch=plan.branch)
+    report = run_parity(on_branch, days[0], days[-1], gold_source="lake", store=False)
+    if not report.passed:
+        raise ParityGateFailed(
+            f"{format_report(report)}\n\nload {plan.load_id} NOT published: gold differs from the dbt-ga4 "
+            f"reference by more than {report.threshold_pct} %; main is unchanged; branch {plan.branch} kept"
+        )
+    worst = max((abs(r.delta_pct) for r in report.rows if r.delta_pct is not None), default=0.0)
+    progress(
+        f"  parity gate on {plan.branch}: {len(report.rows)} tables, max |Δ| {worst:.3f} % ({time.monotonic() - ts:.1f}s)"
+    )
+
+
+def sync_load(
+    spark, settings: Settings, plan: LoadPlan, progress: Callable[[str], None] = _say
+) -> dict[str, int]:
+    """Copy what the load changed in gold from the (merged) lake branch into PostgreSQL."""
+    plan.expect("published", "synced")
     try:
-        result.synced = gold_sync.sync(
-            spark, settings, scopes, previous_commit=main_before, progress=progress
+        synced = gold_sync.sync(
+            spark, settings, plan.scope_objects(), previous_commit=plan.main_before, progress=progress
         )
     except Exception as exc:
         raise LoadError(
-            f"{load_id} is published on {target}, but the PostgreSQL sync failed: {exc}. "
+            f"{plan.load_id} is published on {plan.target}, but the PostgreSQL sync failed: {exc}. "
             "Re-run `ga4lake sync` (it re-syncs what is missing)."
         ) from exc
-    result.seconds["postgres_sync"] = round(time.monotonic() - ts, 1)
-    result.seconds["total"] = round(time.monotonic() - t0, 1)
-    progress(f"done: {load_id} in {result.seconds['total']}s {result.seconds}")
-    return result
+    plan.advance(settings, "synced")
+    return synced
+
+
+def abort(settings: Settings, load_id: str, progress: Callable[[str], None] = _say) -> None:
+    """Give up an open load: delete its branch (main never saw it) and its staging files."""
+    plan = LoadPlan.read(settings, load_id)
+    plan.expect(*OPEN_PHASES, "failed")
+    nessie = NessieClient(settings.nessie_api)
+    if nessie.has_reference(plan.branch):
+        nessie.delete_branch(plan.branch)
+    shutil.rmtree(settings.state_dir / "staging" / load_id, ignore_errors=True)
+    plan.phase, plan.error = "aborted", plan.error or "aborted by user"
+    plan.save(settings)
+    progress(f"aborted {load_id}: branch deleted, {plan.target} untouched")
 
 
 def rollback(settings: Settings, to: str, progress: Callable[[str], None] = _say) -> list[Commit]:

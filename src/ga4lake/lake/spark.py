@@ -87,6 +87,11 @@ def session_conf(settings: Settings, app_name: str = "ga4lake") -> dict[str, str
 def get_spark(settings: Settings | None = None, app_name: str = "ga4lake") -> SparkSession:
     """A SparkSession wired to the lake (local mode unless GA4LAKE_SPARK_MASTER names a cluster)."""
     settings = settings or load_settings()
+    remote = os.environ.get("GA4LAKE_SPARK_REMOTE", "")
+    if remote:  # the stack's Spark Connect server (what Airflow tasks use): no JVM in this process
+        from pyspark.sql import SparkSession
+
+        return SparkSession.builder.remote(remote).getOrCreate()
     from ga4lake.stack.services import java17_home
 
     os.environ.setdefault("JAVA_HOME", str(java17_home()))

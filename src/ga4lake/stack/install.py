@@ -262,7 +262,16 @@ STEPS: dict[str, Callable[[Settings], None]] = {
     "java25": step_java25,
     "seaweedfs": step_seaweedfs,
     "minio": step_minio,
+    "airflow": lambda s: _ui_step("airflow", s),
+    "superset": lambda s: _ui_step("superset", s),
 }
+
+
+def _ui_step(name: str, settings: Settings) -> None:
+    """Airflow and Superset each own their install (own virtualenv) in ga4lake.stack.<name>."""
+    import importlib
+
+    importlib.import_module(f"ga4lake.stack.{name}").install(settings)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -273,7 +282,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", nargs="+", choices=sorted(STEPS), help="run only these steps")
     args = parser.parse_args(argv)
     settings = load_settings()
-    steps = args.only or ["system", "venv", "dbt", "jars", "java25", "seaweedfs"]
+    steps = args.only or ["system", "venv", "dbt", "jars", "java25", "seaweedfs", "airflow", "superset"]
     if (args.minio or settings.s3_kind == "minio") and not args.only:
         steps.append("minio")
     t_all = time.monotonic()

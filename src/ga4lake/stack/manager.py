@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 import time
 from collections.abc import Callable
 
-from ga4lake.config import Settings
+from ga4lake.config import UI_SERVICES, Settings
 from ga4lake.stack.process import Service, StackError, rss_kb
 from ga4lake.stack.services import build_services
 
@@ -29,16 +30,20 @@ def up(
     return timings
 
 
+def _everything(settings: Settings) -> list[Service]:
+    """Every service we may have started, whatever the current settings select."""
+    return build_services(dataclasses.replace(settings, ui_services=UI_SERVICES), with_spark=True)
+
+
 def down(settings: Settings, progress: Callable[[str], None] = _say) -> None:
-    # stop everything we may have started, whatever the current settings select
-    for svc in reversed(build_services(settings, with_spark=True)):
+    for svc in reversed(_everything(settings)):
         outcome = svc.stop()
         progress(f"  {svc.name:<13} {outcome}")
 
 
 def status_rows(settings: Settings) -> list[dict[str, object]]:
     rows = []
-    for svc in build_services(settings, with_spark=True):
+    for svc in _everything(settings):
         pid = svc.pid()
         rows.append(
             {
@@ -55,7 +60,7 @@ def status_rows(settings: Settings) -> list[dict[str, object]]:
 
 def require_healthy(settings: Settings, names: tuple[str, ...]) -> None:
     """Fail fast with a clear message when a command needs services that are down."""
-    by_name: dict[str, Service] = {s.name: s for s in build_services(settings, with_spark=True)}
+    by_name: dict[str, Service] = {s.name: s for s in _everything(settings)}
     down_ = [n for n in names if n in by_name and not by_name[n].healthy()]
     if down_:
         raise StackError(f"service(s) not running: {', '.join(down_)} — start the stack with `make up`")

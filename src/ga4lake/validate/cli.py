@@ -11,14 +11,9 @@ import sys
 from datetime import date
 from typing import Any
 
+from ga4lake.args import day_arg
 
-def _day(text: str) -> date:
-    try:
-        if "-" in text:
-            return date.fromisoformat(text)
-        return date(int(text[:4]), int(text[4:6]), int(text[6:8]))
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD or YYYYMMDD): {text!r}") from exc
+_day = day_arg
 
 
 def _threshold(text: str) -> float:

@@ -74,7 +74,9 @@ class ParityReport:
     start: date
     end: date
     threshold_pct: float
-    mode: str  # "federated" (one Trino query per model) or "split" (gold counted in PostgreSQL directly)
+    mode: (
+        str  # "federated" (one Trino query per model), "split" (gold counted in PostgreSQL directly), "lake"
+    )
     rows: list[ParityRow] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
@@ -202,11 +204,10 @@ def _pct(v: float | None) -> str:
 
 def format_report(report: ParityReport) -> str:
     """The parity table plus one readable line per failing table."""
-    how = (
-        "one federated Trino query per model"
-        if report.mode == "federated"
-        else "Trino for the lake, PostgreSQL directly for gold"
-    )
+    how = {
+        "federated": "one federated Trino query per model",
+        "lake": "gold tables of the lake branch, before publishing",
+    }.get(report.mode, "Trino for the lake, PostgreSQL directly for gold")
     header = ["model", "gold table", "reference rows", "gold rows", "Δ %", "result", "s"]
     cells = [
         [
@@ -314,9 +315,15 @@ def run_parity(
     store: bool = True,
     progress: Callable[[str], None] | None = None,
     parity_dir: Path = PARITY_DIR,
+    gold_source: str = "postgresql",
 ) -> ParityReport:
     """Compare every gold table (or ``models``) with its reference over [start, end] (default: all of
-    bronze) and store the run in ``<gold schema>.parity_results``."""
+    bronze) and store the run in ``<gold schema>.parity_results``.
+
+    ``gold_source="lake"`` counts the gold Iceberg tables of the lake branch instead of PostgreSQL: the
+    pre-publish gate of a load, before anything is synced."""
+    if gold_source not in ("postgresql", "lake"):
+        raise ValueError(f"gold_source must be postgresql or lake, got {gold_source!r}")
     schema = check_identifier(pg_schema or settings.pg_gold_schema)
     threshold = default_threshold() if threshold_pct is None else float(threshold_pct)
     if start is None or end is None:
@@ -330,14 +337,20 @@ def run_parity(
         threshold_pct=threshold,
         mode="federated",
     )
-    problem = postgresql_catalog_problem(settings)
-    if problem:
+    problem = None if gold_source == "lake" else postgresql_catalog_problem(settings)
+    if gold_source == "lake":
+        report.mode = "lake"
+    elif problem:
         report.mode = "split"
         report.notes.append(
             f"Trino's postgresql catalog is unavailable ({problem}); gold counts were read from PostgreSQL "
             "directly and compared in Python"
         )
-    tables = existing_gold_tables(settings, schema)
+    tables = (
+        {pm.gold_table for pm in select_models(models)}
+        if gold_source == "lake"
+        else existing_gold_tables(settings, schema)
+    )
     trino = _trino(settings)
     for pm in select_models(models):
         t0 = time.monotonic()
@@ -347,7 +360,12 @@ def run_parity(
         if progress:
             progress(f"parity {pm.model} -> {schema}.{pm.gold_table} ...")
         try:
-            if report.mode == "federated":
+            if report.mode == "lake":
+                _, rows = trino(
+                    compare_sql(pm, start, end, schema, parity_dir).replace(f"postgresql.{schema}.", "gold.")
+                )
+                _, _, ref_rows, gold_rows = rows[0]
+            elif report.mode == "federated":
                 _, rows = trino(compare_sql(pm, start, end, schema, parity_dir))
                 _, _, ref_rows, gold_rows = rows[0]
             else:

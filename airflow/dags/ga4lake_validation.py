@@ -1,0 +1,86 @@
+"""Layer 4 — validation: dbt build on the synced gold (one Airflow task per dbt node, via Cosmos), then
+the Trino parity check against the dbt-ga4 reference logic; |Δ| > threshold on any table fails the run.
+
+Runs when the gold DAG announces a synced load.
+"""
+
+from __future__ import annotations
+
+import pendulum
+from airflow.sdk import dag, task
+from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
+from cosmos.constants import LoadMode, SourceRenderingBehavior, TestBehavior
+
+from ga4lake.config import REPO_ROOT
+from ga4lake.dags import (
+    DEFAULT_ARGS,
+    GOLD,
+    VALIDATED,
+    dbt_env,
+    dbt_executable,
+    dbt_manifest,
+    loads_from,
+    step,
+)
+
+XCOM = "ti.xcom_pull(task_ids='scope')"
+
+
+@dag(
+    dag_id="ga4lake_validation",
+    schedule=[GOLD],
+    start_date=pendulum.datetime(2020, 11, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,
+    default_args=DEFAULT_ARGS,
+    tags=["ga4lake", "validation", "dbt"],
+    doc_md=__doc__,
+)
+def ga4lake_validation():
+    @task
+    def scope(*, triggering_asset_events=None) -> dict:
+        """Which days and which PostgreSQL gold schema the loads touched."""
+        loads = loads_from(triggering_asset_events)
+        days = sorted(d for load in loads for d in load["days"])
+        over = loads[-1]["overrides"]
+        return {"start": days[0], "end": days[-1], "overrides": over, "env": dbt_env(over)}
+
+    env_keys = dbt_env().keys()
+    dbt = DbtTaskGroup(
+        group_id="dbt",
+        project_config=ProjectConfig(
+            dbt_project_path=REPO_ROOT / "dbt", manifest_path=dbt_manifest(), project_name="ga4lake"
+        ),
+        profile_config=ProfileConfig(
+            profile_name="ga4lake",
+            target_name="dev",
+            profiles_yml_filepath=REPO_ROOT / "dbt" / "profiles.yml",
+        ),
+        execution_config=ExecutionConfig(dbt_executable_path=dbt_executable()),
+        render_config=RenderConfig(
+            load_method=LoadMode.DBT_MANIFEST,
+            test_behavior=TestBehavior.AFTER_EACH,
+            source_rendering_behavior=SourceRenderingBehavior.ALL,
+        ),
+        operator_args={
+            "install_deps": False,
+            # the run's gold schema (a test's throw-away schema, or gold) comes from the scope task
+            "env": {k: "{{ " + XCOM + "['env']['" + k + "'] }}" for k in env_keys},
+            "vars": {"ga4lake_freshness_as_of": "{{ " + XCOM + "['end'] }}"},
+        },
+    )
+
+    @task(outlets=[VALIDATED])
+    def parity(scope: dict) -> dict:
+        """Row-count parity of every gold table in PostgreSQL against the reference, over the loads' days."""
+        return step(
+            ["validate", "--skip-dbt", "--start", scope["start"], "--end", scope["end"]],
+            scope["overrides"],
+            final=(1,),  # parity over the threshold: data, not a transient error
+        )
+
+    s = scope()
+    s >> dbt >> parity(s)
+
+
+ga4lake_validation()

@@ -1,0 +1,107 @@
+"""Shared pieces of the Airflow DAGs (imported only inside the Airflow virtualenv).
+
+The four DAGs — ingest/bronze, silver, gold + Postgres sync, validation — are chained by these assets:
+each layer's last task emits its asset with the load(s) it wrote in the event's ``extra``, and the next
+layer's DAG is scheduled on that asset (data-aware scheduling, no sensors polling).
+"""
+
+from __future__ import annotations
+
+import subprocess
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from airflow.sdk.exceptions import AirflowFailException
+from airflow.sdk import Asset
+
+from ga4lake.config import REPO_ROOT, load_settings
+from ga4lake.orchestrate import StepFailed, dbt_env, run_step
+
+BRONZE = Asset(name="ga4lake_bronze", uri="s3://ga4lake/warehouse/bronze/events")
+SILVER = Asset(name="ga4lake_silver", uri="s3://ga4lake/warehouse/silver/events")
+GOLD = Asset(name="ga4lake_gold", uri="postgres://127.0.0.1:5433/ga4lake/gold/fact_sessions")
+VALIDATED = Asset(name="ga4lake_validated", uri="postgres://127.0.0.1:5433/ga4lake/gold/parity_results")
+
+DEFAULT_ARGS: dict[str, Any] = {
+    "owner": "ga4lake",
+    "retries": 2,  # safe: every step is idempotent (day replace on the load branch, resumable plan)
+    "retry_delay": timedelta(seconds=20),
+    "execution_timeout": timedelta(hours=2),
+}
+AUDIT_EXIT = 3  # `ga4lake load publish` exit status for a failed audit or parity gate
+
+
+def step(
+    args: list[str], over: dict[str, str] | None = None, final: tuple[int, ...] = (AUDIT_EXIT,)
+) -> dict[str, Any]:
+    """Run a ga4lake step; a failed audit/parity gate fails the task for good (a retry cannot fix data)."""
+    try:
+        return run_step(args, over)
+    except StepFailed as exc:
+        if exc.code in final:
+            raise AirflowFailException(str(exc)) from exc
+        raise
+
+
+def loads_from(triggering_asset_events: Any) -> list[dict[str, Any]]:
+    """The loads named by the asset events that triggered this run, oldest first, each once."""
+    seen: dict[str, dict[str, Any]] = {}
+    for events in (triggering_asset_events or {}).values():
+        for event in events:
+            for load in (event.extra or {}).get("loads", []):
+                seen.setdefault(load["load_id"], load)
+    if not seen:
+        raise AirflowFailException(
+            "triggered without a load in the asset event (trigger the ingest DAG instead)"
+        )
+    return [seen[k] for k in sorted(seen)]
+
+
+def dbt_manifest() -> Path:
+    """A dbt manifest for Cosmos to render from, regenerated when the dbt project changed (``dbt parse``)."""
+    settings = load_settings()
+    target = settings.state_dir / "airflow" / "dbt"
+    manifest = target / "manifest.json"
+    project = REPO_ROOT / "dbt"
+    sources = [p for sub in ("models", "macros", "tests") for p in (project / sub).rglob("*") if p.is_file()]
+    newest = max(p.stat().st_mtime for p in [*sources, project / "dbt_project.yml"])
+    if not manifest.is_file() or manifest.stat().st_mtime < newest:
+        import os
+
+        subprocess.run(
+            [
+                str(dbt_executable()),
+                "parse",
+                "--project-dir",
+                str(project),
+                "--profiles-dir",
+                str(project),
+                "--target-path",
+                str(target),
+                "--log-path",
+                str(target / "logs"),
+            ],
+            check=True,
+            capture_output=True,
+            env={**os.environ, **dbt_env()},
+        )
+    return manifest
+
+
+def dbt_executable() -> Path:
+    return load_settings().venvs_dir / "dbt" / "bin" / "dbt"
+
+
+__all__ = [
+    "BRONZE",
+    "DEFAULT_ARGS",
+    "GOLD",
+    "SILVER",
+    "VALIDATED",
+    "dbt_env",
+    "dbt_executable",
+    "dbt_manifest",
+    "loads_from",
+    "step",
+]

@@ -1,0 +1,165 @@
+"""Airflow 3 as a native service: its own virtualenv, metadata in the stack's PostgreSQL, LocalExecutor.
+
+One supervised process group runs the three components a single node needs (scheduler, DAG processor,
+API server); if one dies the group exits and the health check reports it. Tasks shell out to the main
+virtualenv's ``ga4lake`` (Spark, boto3, trino live there), Cosmos to the dbt virtualenv's ``dbt``.
+Stdlib only at import time: the installer loads this module before any virtualenv exists.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import shlex
+import urllib.request
+from pathlib import Path
+
+from ga4lake.config import REPO_ROOT, Settings, load_env
+from ga4lake.stack.process import Service
+
+DAGS_DIR = REPO_ROOT / "airflow" / "dags"
+
+
+def venv(s: Settings) -> Path:
+    return s.venvs_dir / "airflow"
+
+
+def home(s: Settings) -> Path:
+    return s.state_dir / "airflow"
+
+
+def admin(s: Settings) -> tuple[str, str]:
+    env = load_env()
+    return env.get("GA4LAKE_AIRFLOW_ADMIN_USER", "admin"), env.get("GA4LAKE_AIRFLOW_ADMIN_PASSWORD", "")
+
+
+def api_url(s: Settings) -> str:
+    return f"http://127.0.0.1:{s.ports.airflow}"
+
+
+def _secret(s: Settings, name: str) -> str:
+    """A random secret generated once per stack (state dir), never in git."""
+    path = home(s) / f".{name}"
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def airflow_env(s: Settings) -> dict[str, str]:
+    """Airflow's whole configuration, as environment variables (no airflow.cfg to drift)."""
+    env = load_env()
+    user, password = admin(s)
+    db = env.get("GA4LAKE_PG_AIRFLOW_DB", "airflow")
+    return {
+        "AIRFLOW_HOME": str(home(s)),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS_DIR),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+        "AIRFLOW__CORE__PARALLELISM": env.get("GA4LAKE_AIRFLOW_PARALLELISM", "6"),
+        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{api_url(s)}/execution/",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{user}:admin",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(home(s) / "passwords.json"),
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": (
+            f"postgresql+psycopg2://{s.pg_user}:{s.pg_password}@{s.pg_host}:{s.ports.postgres}/{db}"
+        ),
+        "AIRFLOW__API__HOST": "127.0.0.1",
+        "AIRFLOW__API__PORT": str(s.ports.airflow),
+        "AIRFLOW__API__WORKERS": "1",
+        "AIRFLOW__API__SECRET_KEY": _secret(s, "api_secret"),
+        "AIRFLOW__API_AUTH__JWT_SECRET": _secret(s, "jwt_secret"),
+        "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "20",
+        "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "30",
+        "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "False",
+        "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(home(s) / "logs"),
+        "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
+        # no usage telemetry (machines may be offline; every attempt costs a DNS timeout per task)
+        "AIRFLOW__USAGE_DATA_COLLECTION__ENABLED": "False",
+        "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
+        "DO_NOT_TRACK": "1",
+        "SCARF_ANALYTICS": "false",
+        # what the DAG files and tasks need to find the project and the other virtualenvs
+        "GA4LAKE_REPO": str(REPO_ROOT),
+        "GA4LAKE_HOME": str(s.home),
+        "GA4LAKE_STATE_DIR": str(s.state_dir),
+        "NO_PROXY": "127.0.0.1,localhost",
+        # tasks use the stack's Spark Connect server when it runs (no JVM start per task), else local Spark
+        "GA4LAKE_SPARK_REMOTE": f"sc://127.0.0.1:{s.ports.spark_connect}"
+        if "spark-connect" in s.ui_services
+        else "",
+    }
+
+
+def service(s: Settings) -> Service:
+    bin_ = venv(s) / "bin"
+
+    def prepare() -> None:
+        user, password = admin(s)
+        if not password:
+            from ga4lake.stack.process import StackError
+
+            raise StackError(
+                "airflow: GA4LAKE_AIRFLOW_ADMIN_PASSWORD is empty (set it in .env or the environment)"
+            )
+        home(s).mkdir(parents=True, exist_ok=True)
+        pw = home(s) / "passwords.json"
+        pw.write_text(json.dumps({user: password}))
+        pw.chmod(0o600)
+        if not (bin_ / "airflow").exists():
+            from ga4lake.stack.process import StackError
+
+            raise StackError(f"airflow is not installed in {venv(s)}: run `make install`")
+
+    def command() -> list[str]:
+        a = shlex.quote(str(bin_ / "airflow"))
+        script = (
+            f"set -e; {a} db migrate; "
+            f"{a} scheduler & {a} dag-processor & {a} api-server --host 127.0.0.1 --port {s.ports.airflow} & "
+            "wait -n; echo 'an Airflow component exited; stopping the others' >&2; kill 0"
+        )
+        return ["bash", "-c", script]
+
+    def env() -> dict[str, str]:
+        return {**airflow_env(s), "PATH": f"{bin_}:/usr/local/bin:/usr/bin:/bin"}
+
+    def health() -> bool:
+        with urllib.request.urlopen(f"{api_url(s)}/api/v2/monitor/health", timeout=3) as resp:
+            body = json.load(resp)
+        return all(
+            body.get(part, {}).get("status") == "healthy"
+            for part in ("metadatabase", "scheduler", "dag_processor")
+        )
+
+    return Service(
+        name="airflow",
+        port=s.ports.airflow,
+        command=command,
+        health=health,
+        prepare=prepare,
+        env=env,
+        log_file=s.logs_dir / "airflow.log",
+        pid_file=s.run_dir / "airflow.pid",
+        cwd=REPO_ROOT,
+        timeout=max(s.start_timeout, 240),
+    )
+
+
+def install(s: Settings) -> None:
+    """The Airflow virtualenv (pinned requirements) plus this checkout, without its dependencies."""
+    from ga4lake.stack.install import PYTHON, Stamp, digest, log, run
+
+    v = venv(s)
+    req = REPO_ROOT / "requirements" / "airflow.txt"
+    stamp = Stamp(s, "venv-airflow", digest(req))
+    pip = [str(v / "bin" / "python"), "-m", "pip", "--disable-pip-version-check", "-q"]
+    if not (v / "bin" / "python").exists():
+        run([PYTHON, "-m", "venv", str(v)])
+    if not stamp.done() or not (v / "bin" / "airflow").exists():
+        run([*pip, "install", "-r", str(req)])
+        stamp.mark()
+    else:
+        log(f"airflow virtualenv {v} up to date")
+    # DAG files import ga4lake's stdlib-only modules (config, orchestrate) from this checkout
+    run([*pip, "install", "--no-deps", "--no-build-isolation", "-e", str(REPO_ROOT)])

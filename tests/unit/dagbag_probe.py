@@ -1,0 +1,26 @@
+"""Run inside the Airflow virtualenv: load airflow/dags into a DagBag and write what it found as JSON."""
+
+import json
+import sys
+
+from airflow.dag_processing.dagbag import DagBag
+
+bag = DagBag(dag_folder=sys.argv[1])
+out: dict = {"errors": {k: v[-3000:] for k, v in bag.import_errors.items()}, "dags": {}}
+for dag_id, dag in bag.dags.items():
+    out["dags"][dag_id] = {
+        "tasks": sorted(dag.task_ids),
+        "timetable": type(dag.timetable).__name__,
+        "schedule_assets": sorted(
+            getattr(o, "name", "?")
+            for o in getattr(getattr(dag.timetable, "asset_condition", None), "objects", ())
+        ),
+        "edges": sorted(f"{t.task_id}>{d}" for t in dag.tasks for d in t.downstream_task_ids),
+        "outlets": sorted(
+            f"{t.task_id}:{o.name}" for t in dag.tasks for o in t.outlets if hasattr(o, "name")
+        ),
+        "retries": sorted({t.retries for t in dag.tasks}),
+        "catchup": dag.catchup,
+    }
+with open(sys.argv[2], "w") as fh:
+    json.dump(out, fh, indent=1)
