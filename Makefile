@@ -35,12 +35,12 @@ demo: up
 	$(PY) -m ga4lake.demo
 
 lint: install
-	$(VENV)/bin/ruff check src tests
-	$(VENV)/bin/ruff format --check src tests
+	$(VENV)/bin/ruff check src tests airflow
+	$(VENV)/bin/ruff format --check src tests airflow
 
 fmt:
-	$(VENV)/bin/ruff format src tests
-	$(VENV)/bin/ruff check --fix src tests
+	$(VENV)/bin/ruff format src tests airflow
+	$(VENV)/bin/ruff check --fix src tests airflow
 
 test-unit: install
 	$(VENV)/bin/pytest tests/unit $(PYTEST_ARGS)
@@ -56,7 +56,7 @@ test-minio: install-minio down
 	$(MINIO_ENV) $(GA4LAKE) stack down; exit $$rc
 
 test: install
-	$(VENV)/bin/ruff check src tests
+	$(VENV)/bin/ruff check src tests airflow
 	$(VENV)/bin/pytest tests $(PYTEST_ARGS)
 
 # the Superset dashboard in headless chromium (Playwright), recorded to build/dashboard-walkthrough.webm

@@ -9,8 +9,8 @@ A backfill is one run in the lake's range mode: trigger with conf ``{"start": ".
 from __future__ import annotations
 
 import pendulum
-from airflow.sdk.exceptions import AirflowSkipException
 from airflow.sdk import dag, task
+from airflow.sdk.exceptions import AirflowSkipException
 from airflow.timetables.interval import CronDataIntervalTimetable
 
 from ga4lake.dags import BRONZE, DEFAULT_ARGS, step

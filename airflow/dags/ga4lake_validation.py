@@ -6,6 +6,8 @@ Runs when the gold DAG announces a synced load.
 
 from __future__ import annotations
 
+import os
+
 import pendulum
 from airflow.sdk import dag, task
 from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
@@ -59,7 +61,9 @@ def ga4lake_validation():
         execution_config=ExecutionConfig(dbt_executable_path=dbt_executable()),
         render_config=RenderConfig(
             load_method=LoadMode.DBT_MANIFEST,
-            test_behavior=TestBehavior.AFTER_EACH,
+            # after_each (default): every model and every source's test set is its own task;
+            # after_all: one test task for everything (fewer dbt processes on a small machine)
+            test_behavior=TestBehavior(os.environ.get("GA4LAKE_COSMOS_TEST_BEHAVIOR", "after_each")),
             source_rendering_behavior=SourceRenderingBehavior.ALL,
         ),
         operator_args={

@@ -12,8 +12,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from airflow.sdk.exceptions import AirflowFailException
 from airflow.sdk import Asset
+from airflow.sdk.exceptions import AirflowFailException
 
 from ga4lake.config import REPO_ROOT, load_settings
 from ga4lake.orchestrate import StepFailed, dbt_env, run_step
