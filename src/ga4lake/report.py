@@ -1,7 +1,9 @@
 """`ga4lake report`: the headline insights a stakeholder asks for, computed from gold in PostgreSQL.
 
 Funnel drop-off per stage (open and closed), D1/D7 retention (cohort-weighted), and the top traffic
-sources by revenue and by conversion — for a date range (default: everything synced).
+sources by revenue and by conversion — for a date range (default: everything synced). The headline
+figures follow the Superset dashboard's KPI tiles: sessions starting in the range, their distinct
+users, the share with a purchase, and revenue.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ class Report:
     end: date
     sessions: int
     users: int
+    conversion_pct: float | None  # sessions with a purchase / sessions
     revenue: float
     funnel: list[dict[str, Any]]
     retention: dict[str, float | None]
@@ -82,15 +85,17 @@ def build_report(
                 v = cur.fetchone()[0]
                 retention[f"d{n}_pct"] = round(100 * v, 2) if v is not None else None
             cur.execute(
-                f"""SELECT coalesce(sum(sessions), 0)::bigint, coalesce(sum(purchase_revenue_in_usd), 0)::float
-                            FROM {s}.agg_traffic_source_daily WHERE event_date BETWEEN %s AND %s""",
+                f"""SELECT coalesce(sum(sessions), 0)::bigint, coalesce(sum(sessions_with_purchase), 0)::bigint,
+                           coalesce(sum(purchase_revenue_in_usd), 0)::float
+                    FROM {s}.agg_traffic_source_daily WHERE event_date BETWEEN %s AND %s""",
                 rng,
             )
-            sessions, revenue = cur.fetchone()
+            sessions, converted, revenue = cur.fetchone()
+            # users active in the range = distinct users with a session starting in it (as the dashboard)
             cur.execute(
-                f"""SELECT count(*) FROM {s}.dim_user
-                            WHERE first_seen_date <= %s AND last_seen_date >= %s""",
-                (end, start),
+                f"""SELECT count(DISTINCT user_pseudo_id) FROM {s}.fact_sessions
+                    WHERE session_start_date BETWEEN %s AND %s""",
+                rng,
             )
             users = cur.fetchone()[0]
             by_source = f"""
@@ -111,7 +116,19 @@ def build_report(
             )
     finally:
         conn.close()
-    return Report(start, end, int(sessions), int(users), float(revenue), funnel, retention, top_rev, top_conv)
+    conversion = round(100 * converted / sessions, 2) if sessions else None
+    return Report(
+        start,
+        end,
+        int(sessions),
+        int(users),
+        conversion,
+        float(revenue),
+        funnel,
+        retention,
+        top_rev,
+        top_conv,
+    )
 
 
 def render(rep: Report) -> str:
@@ -125,7 +142,8 @@ def render(rep: Report) -> str:
 
     out = [
         f"GA4 e-commerce report {rep.start} … {rep.end}",
-        f"sessions {rep.sessions:,} · users {rep.users:,} · purchase revenue {rep.revenue:,.2f} USD",
+        f"sessions {rep.sessions:,} · users {rep.users:,} · conversion {rep.conversion_pct} % · "
+        f"purchase revenue {rep.revenue:,.2f} USD",
         "",
         "Funnel (sessions reaching each stage; closed = all earlier stages first, in order):",
         table(

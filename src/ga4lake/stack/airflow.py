@@ -148,18 +148,9 @@ def service(s: Settings) -> Service:
 
 def install(s: Settings) -> None:
     """The Airflow virtualenv (pinned requirements) plus this checkout, without its dependencies."""
-    from ga4lake.stack.install import PYTHON, Stamp, digest, log, run
+    from ga4lake.stack.install import run, venv_step
 
-    v = venv(s)
-    req = REPO_ROOT / "requirements" / "airflow.txt"
-    stamp = Stamp(s, "venv-airflow", digest(req))
-    pip = [str(v / "bin" / "python"), "-m", "pip", "--disable-pip-version-check", "-q"]
-    if not (v / "bin" / "python").exists():
-        run([PYTHON, "-m", "venv", str(v)])
-    if not stamp.done() or not (v / "bin" / "airflow").exists():
-        run([*pip, "install", "-r", str(req)])
-        stamp.mark()
-    else:
-        log(f"airflow virtualenv {v} up to date")
+    v = venv_step(s, "airflow", REPO_ROOT / "requirements" / "airflow.txt", "airflow")
     # DAG files import ga4lake's stdlib-only modules (config, orchestrate) from this checkout
+    pip = [str(v / "bin" / "python"), "-m", "pip", "--disable-pip-version-check", "-q"]
     run([*pip, "install", "--no-deps", "--no-build-isolation", "-e", str(REPO_ROOT)])

@@ -113,14 +113,14 @@ def step_venv(settings: Settings) -> None:
     run([*pip, "install", "--no-deps", "--no-build-isolation", "-e", str(REPO_ROOT)])
 
 
-def step_dbt(settings: Settings) -> None:
-    """dbt in its own virtualenv: dbt pins (protobuf, mashumaro, sqlparse) clash with the main one."""
-    venv = settings.venvs_dir / "dbt"
-    req = REPO_ROOT / "requirements" / "dbt.txt"
-    stamp = Stamp(settings, "venv-dbt", digest(req))
-    if stamp.done() and (venv / "bin" / "dbt").exists():
-        log(f"dbt virtualenv {venv} up to date")
-        return
+def venv_step(settings: Settings, name: str, requirements: Path, marker: str) -> Path:
+    """A tool's own virtualenv from its pinned requirements, reinstalled only when they change (stamp) or the
+    marker executable is missing. Returns the venv path."""
+    venv = settings.venvs_dir / name
+    stamp = Stamp(settings, f"venv-{name}", digest(requirements))
+    if stamp.done() and (venv / "bin" / marker).exists():
+        log(f"{name} virtualenv {venv} up to date")
+        return venv
     if not (venv / "bin" / "python").exists():
         run([PYTHON, "-m", "venv", str(venv)])
     run(
@@ -132,10 +132,16 @@ def step_dbt(settings: Settings) -> None:
             "-q",
             "install",
             "-r",
-            str(req),
+            str(requirements),
         ]
     )
     stamp.mark()
+    return venv
+
+
+def step_dbt(settings: Settings) -> None:
+    """dbt in its own virtualenv: dbt pins (protobuf, mashumaro, sqlparse) clash with the main one."""
+    venv_step(settings, "dbt", REPO_ROOT / "requirements" / "dbt.txt", "dbt")
 
 
 def step_jars(settings: Settings) -> None:
