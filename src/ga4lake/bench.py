@@ -350,7 +350,8 @@ def render(results: dict[str, Any]) -> str:
         "",
         f"Machine: {m.get('cores')} cores, {m.get('memory_gb')} GB RAM, {m.get('cpu')}; Python {m.get('python')}; "
         f"commit {m.get('commit')}; {m.get('date')}. Regenerate with `make bench` (sections: "
-        "`python -m ga4lake.bench --only stack,sample,day,backfill --runs N`). Each figure: median (min–max) of N runs.",
+        "`python -m ga4lake.bench --only stack,sample,day,freshness,duckdb,scale,backfill --runs N "
+        "[--backfill-runs N --scale-runs N --scale-days D]`). Each figure: median (min–max) of the runs column.",
         "",
         "| what | median | min–max | runs | target | notes |",
         "|---|---|---|---|---|---|",
@@ -469,6 +470,7 @@ def main(argv: list[str] | None = None) -> int:
         "--backfill-runs", type=int, default=3, help="runs of the 92-day backfill (about 15 min each)"
     )
     p.add_argument("--scale-runs", type=int, default=3, help="runs of each scale in the scale section")
+    p.add_argument("--scale-days", type=int, default=14, help="days loaded at scale 1 and at scale 4")
     p.add_argument("--scale", type=float, default=1.0)
     args = p.parse_args(argv)
     settings = load_settings()
@@ -490,7 +492,7 @@ def main(argv: list[str] | None = None) -> int:
         elif section == "freshness":
             results["freshness"] = bench_freshness(settings, args.runs, args.scale)
         elif section == "scale":
-            results["scale"] = bench_scale(settings, args.scale_runs)
+            results["scale"] = bench_scale(settings, args.scale_runs, args.scale_days)
         elif section == "duckdb":
             results["duckdb"] = bench_duckdb(args.runs, args.scale)
         else:

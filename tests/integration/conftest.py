@@ -65,3 +65,28 @@ def lake(stack: Settings, nessie: NessieClient, spark, request):
     with conn.cursor() as cur:
         cur.execute(f"DROP SCHEMA IF EXISTS {settings.pg_gold_schema} CASCADE")
     conn.close()
+
+
+@pytest.fixture(scope="session")
+def demo_gold(stack: Settings, tmp_path_factory) -> Settings:
+    """The stack's main lake and PostgreSQL `gold` as `make demo` leaves them — what the dashboard and
+    `ga4lake report` read. On an empty stack (a CI machine) five weeks of small sample data are loaded into
+    main first; a stack that already holds data (a developer's demo) is used as it is."""
+    import psycopg2
+
+    try:
+        conn = psycopg2.connect(stack.pg_dsn())
+        with conn, conn.cursor() as cur:
+            cur.execute(f"SELECT count(*) FROM {stack.pg_gold_schema}.fact_sessions")
+            sessions = cur.fetchone()[0]
+        conn.close()
+    except psycopg2.Error:
+        sessions = 0
+    if not sessions:
+        from ga4lake.lake import load
+        from ga4lake.sample.cli import main as sample_main
+
+        out = tmp_path_factory.mktemp("demo_gold")
+        assert sample_main(["--start", "2020-12-01", "--days", "38", "--scale", "0.05", "--out", str(out)]) == 0
+        assert load.ingest(stack, str(out)).status == "published"
+    return stack

@@ -19,9 +19,9 @@ START, END = date(2020, 12, 1), date(2020, 12, 31)
 
 
 @pytest.fixture(scope="module")
-def data(stack: Settings) -> Settings:
-    refresh_models(stack)  # the insight models, fresh from gold (fails loudly when gold is empty)
-    return stack
+def data(demo_gold: Settings) -> Settings:
+    refresh_models(demo_gold)  # the insight models, fresh from gold (fails loudly when gold is empty)
+    return demo_gold
 
 
 @pytest.fixture(scope="module")

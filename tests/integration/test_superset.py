@@ -27,9 +27,9 @@ SNAPSHOT = {
 
 
 @pytest.fixture(scope="module")
-def ss(stack: Settings) -> Settings:
+def ss(demo_gold: Settings) -> Settings:
     """The stack with Superset, reading insight models freshly built from the synced gold."""
-    s = dataclasses.replace(stack, ui_services=("superset",))
+    s = dataclasses.replace(demo_gold, ui_services=("superset",))
     refresh_models(s)  # fails loudly when gold is empty
     manager.up(s)
     return s

@@ -89,7 +89,15 @@ def test_config_file_reads_secrets_from_the_environment_only():
 def test_install_is_stamped_and_skips_pip_when_done(settings, monkeypatch):
     calls: list[list[str]] = []
     monkeypatch.setattr(superset, "SYSTEM_PACKAGES", {"chromium": Path("/bin/sh")})  # present: no apt
-    monkeypatch.setattr(superset, "run", lambda cmd, **kw: calls.append(cmd))
+    from ga4lake.stack import install
+
+    def fake_run(cmd, **kw):
+        calls.append(cmd)
+        marker = settings.venvs_dir / "superset" / "bin" / "gunicorn"  # what a real pip install leaves
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.touch()
+
+    monkeypatch.setattr(install, "run", fake_run)
     superset.install(settings)
     assert any("-r" in c and str(superset.REQUIREMENTS) in c for c in calls)
     calls.clear()
