@@ -72,7 +72,9 @@ def test_dashboard_renders_every_chart_in_chromium_and_filters_apply(ss, tmp_pat
         (funnel,) = run.chart("funnel")
         (heatmap,) = run.chart("heatmap_v2")
         retention_lines = [c for c in run.chart("echarts_timeseries_line") if "retention" in c.name.lower()]
-        assert funnel.rows == 8 and heatmap.rows > 1000 and retention_lines[0].rows > 60
+        # 8 funnel stages; the heatmap has a cell per (cohort, day 0…30) and the lines a point per cohort day
+        # (the demo holds 92 days, an empty stack gets 38: both well above these floors)
+        assert funnel.rows == 8 and heatmap.rows > 300 and retention_lines[0].rows >= 30
         total = pg_rows(ss, f"SELECT count(*) FROM {ss.pg_gold_schema}.fact_sessions")[0][0]
         kpi = next(c for c in run.charts if c.name == "Sessions")
         assert kpi.text.splitlines()[0] == f"{total:,}"
