@@ -162,19 +162,29 @@ def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
         return s.connect_ex((host, port)) == 0
 
 
-def rss_kb(pid: int) -> int:
-    """Resident memory of a process and all its descendants, in KiB (Linux /proc)."""
+def _tree_kb(pid: int, proc_file: str, field: str) -> int:
     total = 0
     for p in [pid, *descendants(pid)]:
         try:
-            with open(f"/proc/{p}/status") as fh:
+            with open(f"/proc/{p}/{proc_file}") as fh:
                 for line in fh:
-                    if line.startswith("VmRSS:"):
+                    if line.startswith(field):
                         total += int(line.split()[1])
                         break
         except OSError:
             continue
     return total
+
+
+def rss_kb(pid: int) -> int:
+    """Resident memory of a process and all its descendants, in KiB (Linux /proc)."""
+    return _tree_kb(pid, "status", "VmRSS:")
+
+
+def pss_kb(pid: int) -> int:
+    """Proportional memory of a process tree in KiB: pages shared by forked workers (Airflow's executor,
+    gunicorn) are split between them instead of counted once per process as RSS does."""
+    return _tree_kb(pid, "smaps_rollup", "Pss:")
 
 
 def descendants(pid: int) -> list[int]:
