@@ -120,21 +120,11 @@ def run_step(args: list[str], over: dict[str, str] | None = None) -> dict[str, A
 
 
 def dbt_env(over: dict[str, str] | None = None) -> dict[str, str]:
-    """What Cosmos' dbt subprocesses need (same keys as dbt/profiles.yml reads)."""
+    """What Cosmos' dbt subprocesses need: the same keys and insights-schema rule as ``ga4lake validate``."""
+    from ga4lake.validate.dbt import dbt_env as validate_dbt_env  # stdlib-only module
+
     s = load_settings()
-    schema = (over or {}).get("pg_gold_schema") or s.pg_gold_schema
-    env = {
-        "GA4LAKE_PG_HOST": s.pg_host,
-        "GA4LAKE_PG_PORT": str(s.ports.postgres),
-        "GA4LAKE_PG_USER": s.pg_user,
-        "GA4LAKE_PG_PASSWORD": s.pg_password,
-        "GA4LAKE_PG_GOLD_DB": s.pg_gold_db,
-        "GA4LAKE_PG_GOLD_SCHEMA": schema,
-        "DO_NOT_TRACK": "1",
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-    }
-    env["GA4LAKE_PG_INSIGHTS_SCHEMA"] = "insights" if schema == "gold" else f"{schema}_insights"
-    return env
+    return validate_dbt_env(s, (over or {}).get("pg_gold_schema") or s.pg_gold_schema, base={})
 
 
 if __name__ == "__main__":  # `python -m ga4lake.orchestrate load open ...` for debugging a task by hand

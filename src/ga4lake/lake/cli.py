@@ -52,7 +52,9 @@ def cmd_open(args: argparse.Namespace) -> int:
             )
         load.wait_for_open_loads(settings, _say)  # plan against main as the previous load left it
         spark = get_spark(settings, app_name="ga4lake-open")
-        todo, kinds, n_files = load.plan_ingest(settings, spark, args.source, start, end, args.force, _say)
+        todo, kinds, n_files = load.plan_ingest(
+            settings, spark, args.source, start, end, args.force, _say, files=found
+        )
         if not todo:
             load._noop(settings, n_files, _say)
             return _emit({"status": "noop", "start": start, "end": end})

@@ -120,10 +120,12 @@ def plan_ingest(
     end: date | None,
     force: bool,
     progress: Callable[[str], None],
+    files: list[landing.ExportFile] | None = None,
 ) -> tuple[list[landing.ExportFile], dict[str, str], int]:
-    """Which export files to load: new days, restated days (checksum changed) and, with ``force``, the rest."""
-    download = settings.state_dir / "staging" / "downloads"
-    files = landing.discover(source, settings, download, start, end)
+    """Which export files to load: new days, restated days (checksum changed) and, with ``force``, the rest.
+    ``files``: already discovered (the caller looked first), else discovered here."""
+    if files is None:
+        files = landing.discover(source, settings, settings.state_dir / "staging" / "downloads", start, end)
     progress(
         f"found {len(files)} export file(s) in {source} ({files[0].shard_date} … {files[-1].shard_date})"
     )
