@@ -13,6 +13,7 @@ import dataclasses
 import json
 import os
 import platform
+import re
 import statistics
 import subprocess
 import sys
@@ -154,24 +155,47 @@ def bench_sample(runs: int) -> dict[str, Any]:
     }
 
 
+def ingest_day(lake: Settings, src: Path, day: date) -> tuple[float, int, dict[str, float]]:
+    """One day through `ga4lake ingest`: (seconds, rows, seconds per step incl. the parity gate)."""
+    from ga4lake.lake import load
+
+    lines: list[str] = []
+    t0 = time.monotonic()
+    res = load.ingest(lake, str(src), start=day, end=day, progress=lines.append)
+    seconds = time.monotonic() - t0
+    steps = {k: v for k, v in res.seconds.items() if k != "total"}
+    gate = re.search(r"parity gate on .*\((\d+(?:\.\d+)?)s\)", "\n".join(lines))
+    if gate:
+        steps["parity_gate"] = float(gate.group(1))
+    return seconds, sum(res.rows.values()), steps
+
+
+def step_medians(runs: list[dict[str, float]]) -> dict[str, float]:
+    return {k: round(statistics.median(r.get(k, 0.0) for r in runs), 1) for k in (runs[0] if runs else {})}
+
+
 def bench_day(settings: Settings, runs: int, scale: float) -> dict[str, Any]:
     """One new day through bronze+silver (and every later layer), with 7 trailing days already published."""
     from ga4lake.lake import load
 
     src = sample_dir(7 + runs, scale)
     lake = fresh_branch(settings, "day")
-    times, rows = [], []
+    times, rows, steps = [], [], []
     try:
         load.ingest(lake, str(src), end=date(2020, 11, 7), progress=lambda _m: None)
         for i in range(runs):
-            day = date(2020, 11, 8) + timedelta(days=i)
-            t0 = time.monotonic()
-            res = load.ingest(lake, str(src), start=day, end=day, progress=lambda _m: None)
-            times.append(time.monotonic() - t0)
-            rows.append(sum(res.rows.values()))
+            seconds, n, per_step = ingest_day(lake, src, date(2020, 11, 8) + timedelta(days=i))
+            times.append(seconds)
+            rows.append(n)
+            steps.append(per_step)
     finally:
         drop_branch(lake)
-    return {"seconds": summary(times), "rows_per_day": int(statistics.median(rows)), "scale": scale}
+    return {
+        "seconds": summary(times),
+        "rows_per_day": int(statistics.median(rows)),
+        "scale": scale,
+        "steps_median": step_medians(steps),
+    }
 
 
 def _validate(lake: Settings, day: date) -> None:
@@ -253,13 +277,12 @@ def bench_backfill(settings: Settings, runs: int, scale: float, days: int = 92) 
     """The sample's days in one Airflow range-mode run through every layer (validation included); then
     new days 93.. on the full branch, to compare the cost of a late day with day 8 (section `day`)."""
     from ga4lake.airflow_client import AirflowClient
-    from ga4lake.lake import load
 
     extra = 3
     src = sample_dir(days + extra, scale)
     first, last = date(2020, 11, 1), date(2020, 11, 1) + timedelta(days=days - 1)
     client = AirflowClient(settings)
-    times, peaks, layers, late = [], [], {}, []
+    times, peaks, layers, late, late_steps = [], [], {}, [], []
     for i in range(runs):
         lake = fresh_branch(settings, "backfill")
         try:
@@ -278,10 +301,9 @@ def bench_backfill(settings: Settings, runs: int, scale: float, days: int = 92) 
             layers = _layer_seconds(client, chain)
             if i == runs - 1:  # incremental cost at the end of the range, measured like section `day`
                 for k in range(extra):
-                    day = last + timedelta(days=k + 1)
-                    t0 = time.monotonic()
-                    load.ingest(lake, str(src), start=day, end=day, progress=lambda _m: None)
-                    late.append(time.monotonic() - t0)
+                    seconds, _n, per_step = ingest_day(lake, src, last + timedelta(days=k + 1))
+                    late.append(seconds)
+                    late_steps.append(per_step)
         finally:
             drop_branch(lake)
     return {
@@ -291,6 +313,7 @@ def bench_backfill(settings: Settings, runs: int, scale: float, days: int = 92) 
         "scale": scale,
         "layers_last_run": layers,
         "late_day_seconds": summary(late),
+        "late_day_steps_median": step_medians(late_steps),
     }
 
 
@@ -386,7 +409,8 @@ def render(results: dict[str, Any]) -> str:
             d["seconds"],
             "s",
             "—",
-            "warm stack, 7 trailing days on the branch, Spark session already running; parity gate included, no dbt",
+            "warm stack, 7 trailing days on the branch, Spark session already running; parity gate included, no dbt"
+            + (f"; median s per step: {d['steps_median']}" if d.get("steps_median") else ""),
         )
     f = results.get("freshness")
     if f:
@@ -422,7 +446,14 @@ def render(results: dict[str, Any]) -> str:
         )
         if d and b.get("late_day_seconds"):
             late = b["late_day_seconds"]
-            row("one new day after the 92 days (same measure as the one-day row)", late, "s", "—")
+            steps = b.get("late_day_steps_median")
+            row(
+                "one new day after the 92 days (same measure as the one-day row)",
+                late,
+                "s",
+                "—",
+                f"median s per step: {steps}" if steps else "",
+            )
             ratio = round(late["median"] / d["seconds"]["median"], 2)
             lines.append(
                 f"| incremental cost: late day ÷ day 8 | {ratio} | | | ≤ 1.25 | medians of the two rows above |"

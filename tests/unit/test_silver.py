@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime
 import pyarrow as pa
 import pytest
 
-from ga4lake.lake.silver import build_silver
+from ga4lake.lake.silver import build_silver, scan_stats
 from ga4lake.sample.schema import EXPORT_SCHEMA
 
 DAY = date(2020, 11, 1)
@@ -122,3 +122,25 @@ def test_other_params_are_kept_typed(spark):
     assert row.params_other["custom_dim"]["string_value"] == "blue"
     assert row.params_other["custom_n"]["int_value"] == 7
     assert "page_location" not in row.params_other
+
+
+def test_scan_stats_drives_the_same_deduplication(spark):
+    """The loader's path (stats first, candidates as a list) equals the self-contained one."""
+    same = event()
+    rows = [same, dict(same), event(ts=T0 + 5), event(platform="FRIDGE")]
+    b = bronze(spark, rows)
+    stats = scan_stats(b).first()
+    assert stats.bad_rows == 1 and len(stats.dup_hashes) == 1
+    via_stats = build_silver(b, list(stats.dup_hashes)).events
+    self_found = build_silver(b).events
+    pick = ["event_key", "duplicates_dropped"]
+    assert sorted(via_stats.select(pick).collect()) == sorted(self_found.select(pick).collect())
+    assert {r.duplicates_dropped for r in via_stats.collect()} == {0, 1}
+
+
+def test_no_candidates_plans_deduplication_away(spark):
+    b = bronze(spark, [event(), event(ts=T0 + 5)])
+    assert scan_stats(b).first().dup_hashes == []
+    plan = build_silver(b, []).events._jdf.queryExecution().optimizedPlan().toString()
+    assert "Window" not in plan and "Join" not in plan
+    assert build_silver(b, []).events.count() == 2

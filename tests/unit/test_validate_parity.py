@@ -166,3 +166,20 @@ def test_report_passes_only_with_rows_all_passing():
     assert not _report([]).passed
     ok = _report([parity.make_row(PARITY_MODELS[0], 10, 10, 0.5)])
     assert ok.passed and parity.format_report(ok).rstrip().endswith("parity passed")
+
+
+def test_reference_cache_hits_only_the_same_bronze_content_and_sql(tmp_path):
+    from ga4lake.validate.reference_cache import ReferenceCache, enabled
+
+    cache = ReferenceCache(tmp_path / "ref")
+    meta = "s3://b/warehouse/bronze/events/metadata/00006.metadata.json"
+    assert cache.get(meta, "SELECT 1") is None
+    cache.put(meta, "SELECT 1", 42, "stg_ga4__events")
+    assert cache.get(meta, "SELECT 1") == 42
+    assert cache.get(meta.replace("00006", "00007"), "SELECT 1") is None  # bronze moved on
+    assert cache.get(meta, "SELECT 2") is None  # other range or reference logic
+    cache.put(None, "SELECT 1", 7, "x")  # unknown bronze identity: never cached
+    assert cache.get(None, "SELECT 1") is None
+    (tmp_path / "ref" / f"{cache.key(meta, 'SELECT 3')}.json").write_text("{not json")
+    assert cache.get(meta, "SELECT 3") is None  # a torn file is a miss, not an error
+    assert enabled({}) and not enabled({"GA4LAKE_PARITY_REFERENCE_CACHE": "0"})

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -52,9 +53,27 @@ def _create(df: DataFrame, table: str, partition_col: str | None) -> None:
     writer.createOrReplace()
 
 
-def _replace_scope(spark: SparkSession, rows: DataFrame, table: str, column: str, values: list[Any]) -> None:
-    """Delete the scope's rows and append the new ones (two commits on the load branch; the merge to main
-    publishes both at once)."""
+def _replace_scope(
+    spark: SparkSession,
+    rows: DataFrame,
+    table: str,
+    column: str,
+    values: list[Any],
+    partition_col: str | None,
+) -> None:
+    """Replace the scope's rows by ``rows`` (all inside the scope) on the load branch.
+
+    Scoped by the partition column (8 of the 10 tables): one atomic overwrite whose literal filter drops
+    whole partitions from metadata — no data file is read or rewritten. Otherwise (dim_user, dim_page):
+    a row-level DELETE, then an append (two commits; the merge to main publishes both at once)."""
+    if column == partition_col:
+        if not values:
+            return  # empty scope: the delta is empty by contract
+        condition = F.col(column).isin([F.lit(v) for v in values])
+        rows.writeTo(table).option("mergeSchema", "true").option("check-ordering", "false").overwrite(
+            condition
+        )
+        return
     if values:
         view = f"_scope_{abs(hash((table, column))) % 10**8}"
         vals = spark.createDataFrame(
@@ -73,15 +92,25 @@ def build_on_branch(ctx: LoadContext) -> dict[str, Scope]:
     names = {n: table_name(ctx.catalog, n) for n in GOLD_TABLES}
     scopes: dict[str, Scope] = {}
     if not all(spark.catalog.tableExists(t) for t in names.values()):
-        for name, df in build_gold(events).items():
-            _create(df, names[name], GOLD_TABLES[name].partition_col)
-            scopes[name] = Scope(None, None)
+        kept: list[DataFrame] = []
+
+        def keep(df: DataFrame) -> DataFrame:
+            kept.append(df.persist(StorageLevel.MEMORY_AND_DISK))
+            return kept[-1]
+
+        try:
+            for name, df in build_gold(events, keep).items():
+                _create(df, names[name], GOLD_TABLES[name].partition_col)
+                scopes[name] = Scope(None, None)
+        finally:
+            for df in kept:
+                df.unpersist()
         return scopes
     # days that had no rows before can only add to a user's history: dim_user then recomputes just the users
     # active on them; a restated or reprocessed day may remove events, so dim_user is rebuilt whole
     only_new = bool(ctx.kinds) and all(ctx.kinds.get(d.isoformat()) == "new" for d in ctx.days)
     for name, delta in build_gold_incremental(events, ctx.days, only_new_days=only_new).items():
         values = [r[0] for r in delta.values.distinct().collect()]
-        _replace_scope(spark, delta.rows, names[name], delta.column, values)
+        _replace_scope(spark, delta.rows, names[name], delta.column, values, GOLD_TABLES[name].partition_col)
         scopes[name] = Scope(delta.column, values)
     return scopes

@@ -86,10 +86,8 @@ def ensure_schema(conn, settings: Settings) -> None:
 
 
 def _ensure_table(cur, pg_schema: str, name: str, schema: T.StructType) -> None:
-    spec = GOLD_TABLES[name]
     cols = ", ".join(f'"{f.name}" {pg_type(f.dataType)}' for f in schema.fields)
-    pk = ", ".join(f'"{k}"' for k in spec.keys)
-    cur.execute(f'CREATE TABLE IF NOT EXISTS {pg_schema}."{name}" ({cols}, PRIMARY KEY ({pk}))')
+    cur.execute(f'CREATE TABLE IF NOT EXISTS {pg_schema}."{name}" ({cols})')
     cur.execute(
         "SELECT column_name FROM information_schema.columns WHERE table_schema = %s AND table_name = %s",
         (pg_schema, name),
@@ -98,11 +96,33 @@ def _ensure_table(cur, pg_schema: str, name: str, schema: T.StructType) -> None:
     for f in schema.fields:  # gold gained a column (schema evolution): add it, NULL for old rows
         if f.name not in existing:
             cur.execute(f'ALTER TABLE {pg_schema}."{name}" ADD COLUMN "{f.name}" {pg_type(f.dataType)}')
+    _ensure_indexes(cur, pg_schema, name)
+
+
+def _ensure_indexes(cur, pg_schema: str, name: str) -> None:
+    """The primary key (the table's grain) and an index on its partition column."""
+    spec = GOLD_TABLES[name]
+    pk = ", ".join(f'"{k}"' for k in spec.keys)
+    cur.execute(
+        "SELECT 1 FROM pg_constraint WHERE conname = %s AND connamespace = %s::regnamespace",
+        (f"{name}_pkey", pg_schema),
+    )
+    if cur.fetchone() is None:
+        cur.execute(f'ALTER TABLE {pg_schema}."{name}" ADD CONSTRAINT "{name}_pkey" PRIMARY KEY ({pk})')
     if spec.partition_col and spec.partition_col != spec.keys[0]:
         cur.execute(
             f'CREATE INDEX IF NOT EXISTS "{name}_{spec.partition_col}_idx" '
             f'ON {pg_schema}."{name}" ("{spec.partition_col}")'
         )
+
+
+def _drop_indexes(cur, pg_schema: str, name: str) -> None:
+    """Before a full reload: building the indexes once after COPY is several times faster than
+    maintaining them row by row (random text keys)."""
+    spec = GOLD_TABLES[name]
+    cur.execute(f'ALTER TABLE {pg_schema}."{name}" DROP CONSTRAINT IF EXISTS "{name}_pkey"')
+    if spec.partition_col:
+        cur.execute(f'DROP INDEX IF EXISTS {pg_schema}."{name}_{spec.partition_col}_idx"')
 
 
 def _csv_ready(df: DataFrame) -> DataFrame:
@@ -149,8 +169,10 @@ def sync_table(
     with conn, conn.cursor() as cur:
         _ensure_table(cur, settings.pg_gold_schema, name, df.schema)
         table = f'{settings.pg_gold_schema}."{name}"'
-        if scope.full:
+        if scope.full:  # truncated in this transaction: COPY may write frozen rows (no later vacuum)
             cur.execute(f"TRUNCATE {table}")
+            _drop_indexes(cur, settings.pg_gold_schema, name)
+            cur.execute("SET LOCAL maintenance_work_mem = '256MB'")
         elif scope.values:
             pgt = pg_type(df.schema[scope.column].dataType)
             cur.execute(f"CREATE TEMP TABLE _scope (v {pgt}) ON COMMIT DROP")
@@ -159,9 +181,12 @@ def sync_table(
             buf = StringIO("".join(f"{v}\n" for v in scope.values))
             cur.copy_expert("COPY _scope (v) FROM STDIN", buf)
             cur.execute(f'DELETE FROM {table} t USING _scope s WHERE t."{scope.column}" = s.v')
+        options = "FORMAT csv, FREEZE" if scope.full else "FORMAT csv"
         for part in sorted(out.glob("part-*")):
             with open(part) as fh:
-                cur.copy_expert(f"COPY {table} ({cols}) FROM STDIN WITH (FORMAT csv)", fh)
+                cur.copy_expert(f"COPY {table} ({cols}) FROM STDIN WITH ({options})", fh)
+        if scope.full:
+            _ensure_indexes(cur, settings.pg_gold_schema, name)
         cur.execute(f"SELECT count(*) FROM {table}")
         total = cur.fetchone()[0]
         cur.execute(

@@ -9,6 +9,7 @@ the load with an error naming the file while main stays untouched. Values whose 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -138,6 +139,13 @@ def discover(
 
 
 def sha256_of(path: Path) -> str:
+    """Checksum of a file; computed once per (path, size, mtime) — planning and staging both ask."""
+    st = os.stat(path)
+    return _sha256(str(path), st.st_size, st.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=1024)
+def _sha256(path: str, size: int, mtime_ns: int) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):

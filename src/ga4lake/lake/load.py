@@ -22,13 +22,13 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
-from ga4lake.config import Settings
+from ga4lake.config import Settings, load_env
 from ga4lake.gold import step as gold_step
 from ga4lake.gold import sync as gold_sync
 from ga4lake.lake import landing
 from ga4lake.lake.audit import AuditReport, run_audits
 from ga4lake.lake.nessie import Commit, NessieClient
-from ga4lake.lake.silver import build_silver
+from ga4lake.lake.silver import build_silver, scan_stats
 from ga4lake.lake.spark import branch_catalog, get_spark
 from ga4lake.lake.tables import (
     BRONZE_EVENTS,
@@ -480,11 +480,17 @@ def write_silver(
     for part_days in slices(plan.days, slice_days):
         ts = time.monotonic()
         bronze = spark.table(f"{cat}.{BRONZE_EVENTS}").where(F.col("_shard_date").isin(part_days))
-        silver = build_silver(bronze)
+        stats = scan_stats(bronze).first()
+        # a few duplicate hashes become a literal filter; a mass duplication (a file loaded twice) a join
+        candidates = list(stats.dup_hashes) if len(stats.dup_hashes) <= 10_000 else None
+        silver = build_silver(bronze, candidates)
         replace_days(silver.events, f"{cat}.{SILVER_EVENTS}", "event_date", part_days)
-        replace_days(silver.quarantine, f"{cat}.{QUARANTINE}", "event_date", part_days)
+        # no bad rows: the quarantine's days are still replaced (a restated day may have had some)
+        quarantine = silver.quarantine if stats.bad_rows else silver.quarantine.limit(0)
+        replace_days(quarantine, f"{cat}.{QUARANTINE}", "event_date", part_days)
         progress(
-            f"  silver {part_days[0]} … {part_days[-1]} ({len(part_days)} day(s)) in {time.monotonic() - ts:.1f}s"
+            f"  silver {part_days[0]} … {part_days[-1]} ({len(part_days)} day(s), {stats.bad_rows} quarantined, "
+            f"{len(stats.dup_hashes)} duplicate group(s)) in {time.monotonic() - ts:.1f}s"
         )
     plan.advance(settings, "silver")
 
@@ -533,7 +539,7 @@ def publish(
     if not report.passed:
         raise AuditFailed(report, plan.branch)
     progress(report.render())
-    if parity if parity is not None else os.environ.get("GA4LAKE_PARITY_GATE", "1") != "0":
+    if parity if parity is not None else load_env().get("GA4LAKE_PARITY_GATE", "1") != "0":
         parity_gate(settings, plan, progress)
     nessie = NessieClient(settings.nessie_api)
     days = plan.days

@@ -190,6 +190,15 @@ class NessieClient:
         }
         self._call("POST", f"trees/{self._ref(branch, head.hash)}/history/commit", json=body)
 
+    def metadata_location(self, ref: str, key: str) -> str | None:
+        """The Iceberg metadata file a table (``namespace.table``) points to on ``ref``; None if absent.
+        A merge carries it over unchanged, so it identifies the table's content across branches."""
+        try:
+            data = self._call("GET", f"trees/{self._ref(ref)}/contents/{quote(key, safe='')}")
+        except NessieNotFound:
+            return None
+        return (data.get("content") or {}).get("metadataLocation")
+
     def contents_keys(self, ref: str = "main") -> list[str]:
         data = self._call("GET", f"trees/{self._ref(ref)}/entries")
         return [".".join(e["name"]["elements"]) for e in data.get("entries", [])]

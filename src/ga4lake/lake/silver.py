@@ -121,9 +121,9 @@ def fingerprint(*cols: Column) -> Column:
     return F.concat_ws(":", F.xxhash64(*cols).cast("string"), F.hash(*cols).cast("string"), nulls)
 
 
-def dedup_key() -> Column:
+def _dedup_fields() -> list[Column]:
     """dbt-ga4's duplicate group: (date, stream, user, session, cleaned name, timestamp, params sorted by key)."""
-    return fingerprint(
+    return [
         F.col("_shard_date"),
         F.col("stream_id"),
         F.col("user_pseudo_id"),
@@ -131,32 +131,89 @@ def dedup_key() -> Column:
         clean_event_name(F.col("event_name")),
         F.col("event_timestamp"),
         F.sort_array("event_params"),
+    ]
+
+
+def dedup_key() -> Column:
+    """The exact duplicate-group key (96-bit fingerprint of the dbt-ga4 fields)."""
+    return fingerprint(*_dedup_fields())
+
+
+def dedup_hash() -> Column:
+    """A 64-bit hash of the same fields: equal groups always hash equal, so grouping on it finds every
+    duplicate *candidate* with a narrow, cheap shuffle (a rare collision only adds a candidate that the
+    exact key then tells apart)."""
+    return F.xxhash64(*_dedup_fields())
+
+
+def with_dedup_hash(df: DataFrame) -> DataFrame:
+    df = with_param_map(df)
+    return df.select("*", dedup_hash().alias("_dedup_hash")) if "_dedup_hash" not in df.columns else df
+
+
+def duplicate_candidates(valid: DataFrame) -> DataFrame:
+    """``_dedup_hash`` values shared by more than one valid row."""
+    return (
+        with_dedup_hash(valid)
+        .groupBy("_dedup_hash")
+        .agg(F.count(F.lit(1)).alias("_n"))
+        .where(F.col("_n") > 1)
+        .select("_dedup_hash")
     )
 
 
-def deduplicate(valid: DataFrame) -> DataFrame:
+def scan_stats(bronze: DataFrame) -> DataFrame:
+    """One row for a load slice: ``bad_rows`` (contract violations) and ``dup_hashes`` (duplicate candidates).
+
+    One narrow pass the loader collects first, so the wide pass that writes silver knows both answers:
+    no candidates -> de-duplication plans away entirely (the common case), no bad rows -> no quarantine scan."""
+    checked = with_dedup_hash(bronze).select(
+        F.col("_dedup_hash"), (violations() != F.lit("")).cast("long").alias("_bad")
+    )
+    per_hash = checked.groupBy("_dedup_hash").agg(
+        F.sum(F.lit(1) - F.col("_bad")).alias("_valid"), F.sum("_bad").alias("_bad")
+    )
+    return per_hash.agg(
+        F.coalesce(F.sum("_bad"), F.lit(0)).cast("long").alias("bad_rows"),
+        F.collect_list(F.when(F.col("_valid") > 1, F.col("_dedup_hash"))).alias("dup_hashes"),
+    )
+
+
+def deduplicate(valid: DataFrame, candidates: list[int] | None = None) -> DataFrame:
     """Keep one row per dbt-ga4 duplicate group, counting what was dropped in ``_duplicates_dropped``.
 
-    Duplicates are rare, so only a narrow key is shuffled to find them; the (small) set of duplicated
-    keys is broadcast, and only those rows go through a window — the wide rows are never shuffled."""
-    keyed = with_param_map(valid).select("*", dedup_key().alias("_dedup_key"))
-    dup_keys = (
-        keyed.groupBy("_dedup_key").agg(F.count(F.lit(1)).alias("_group_size")).where("_group_size > 1")
-    )
-    singles = keyed.join(F.broadcast(dup_keys), "_dedup_key", "left_anti").select(
-        "*", F.lit(0).cast("long").alias("_duplicates_dropped")
-    )
-    w = Window.partitionBy("_dedup_key").orderBy(
-        F.col("_source_file"), F.col("_ingested_at"), F.col("event_key_raw")
-    )
+    Duplicates are rare: only rows whose hash is a candidate go through the exact key and a window; every
+    other row passes untouched and wide rows are never shuffled. ``candidates``: the duplicate hashes when
+    the caller already knows them (:func:`scan_stats`) — an empty list plans de-duplication away entirely;
+    ``None``: found here with a narrow aggregation and a broadcast join."""
+    keyed = with_dedup_hash(valid)
+    out_cols = [c for c in keyed.columns if c != "_dedup_hash"]
+    if candidates is None:
+        found = F.broadcast(duplicate_candidates(keyed))
+        singles = keyed.join(found, "_dedup_hash", "left_anti")
+        maybe = keyed.join(found, "_dedup_hash", "left_semi")
+    else:
+        is_candidate = F.col("_dedup_hash").isin(candidates) if candidates else F.lit(False)
+        singles = keyed.where(~is_candidate)
+        maybe = keyed.where(is_candidate)
+    singles = singles.select(*out_cols, F.lit(0).cast("long").alias("_duplicates_dropped"))
+    if candidates == []:
+        return singles
+    group = Window.partitionBy("_dedup_key")
+    ranked = group.orderBy(F.col("_source_file"), F.col("_ingested_at"), F.col("event_key_raw"))
     repeated = (
-        keyed.join(F.broadcast(dup_keys), "_dedup_key", "inner")
-        .select("*", F.to_json(F.struct(*[F.col(c) for c in valid.columns])).alias("event_key_raw"))
-        .select("*", F.row_number().over(w).alias("_dup_rank"))
+        maybe.select(
+            "*",
+            dedup_key().alias("_dedup_key"),
+            F.to_json(F.struct(*[F.col(c) for c in valid.columns])).alias("event_key_raw"),
+        )
+        .select(
+            "*", F.row_number().over(ranked).alias("_dup_rank"), F.count(F.lit(1)).over(group).alias("_n")
+        )
         .where(F.col("_dup_rank") == 1)
-        .select(*keyed.columns, (F.col("_group_size") - 1).cast("long").alias("_duplicates_dropped"))
+        .select(*out_cols, (F.col("_n") - 1).cast("long").alias("_duplicates_dropped"))
     )
-    return singles.unionByName(repeated).drop("_dedup_key")
+    return singles.unionByName(repeated)
 
 
 def to_silver_columns(df: DataFrame) -> DataFrame:
@@ -232,6 +289,7 @@ def to_silver_columns(df: DataFrame) -> DataFrame:
         "_duplicates_dropped",
         "_params",
         "_dedup_key",
+        "_dedup_hash",
         *METADATA_COLUMNS,
     }
     passthrough = [F.col(c) for c in df.columns if c not in known]  # unknown new export fields (drift)
@@ -313,7 +371,7 @@ def to_silver_columns(df: DataFrame) -> DataFrame:
     )
 
 
-def build_silver(bronze: DataFrame) -> SilverResult:
-    """bronze (one load slice) -> silver events + quarantine."""
+def build_silver(bronze: DataFrame, candidates: list[int] | None = None) -> SilverResult:
+    """bronze (one load slice) -> silver events + quarantine (``candidates``: see :func:`deduplicate`)."""
     valid, quarantine = contract_split(bronze)
-    return SilverResult(events=to_silver_columns(deduplicate(valid)), quarantine=quarantine)
+    return SilverResult(events=to_silver_columns(deduplicate(valid, candidates)), quarantine=quarantine)

@@ -168,10 +168,19 @@ def _postgres(s: Settings) -> Service:
     def after_start() -> None:
         import psycopg2  # the stack manager runs inside the main virtualenv
 
+        from ga4lake.config import load_env
+
+        env = load_env()
+        dbs = (
+            s.pg_gold_db,
+            s.pg_nessie_db,
+            env.get("GA4LAKE_PG_AIRFLOW_DB") or "airflow",
+            env.get("GA4LAKE_PG_SUPERSET_DB") or "superset",
+        )
         conn = psycopg2.connect(s.pg_dsn("postgres"))
         conn.autocommit = True
         with conn.cursor() as cur:
-            for db in (s.pg_gold_db, s.pg_nessie_db, "airflow", "superset"):
+            for db in dbs:
                 cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (db,))
                 if cur.fetchone() is None:
                     cur.execute(f'CREATE DATABASE "{db}"')

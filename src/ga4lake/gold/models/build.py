@@ -112,8 +112,10 @@ GOLD_TABLES: dict[str, TableSpec] = {
 }
 
 
-def _builders(prepared: DataFrame) -> dict[str, Callable[[], DataFrame]]:
-    sessions = session_base(prepared)
+def _builders(
+    prepared: DataFrame, keep: Callable[[DataFrame], DataFrame] = lambda df: df
+) -> dict[str, Callable[[], DataFrame]]:
+    sessions = keep(session_base(prepared))
     return {
         "fact_events": lambda: fact_events(prepared),
         "fact_sessions": lambda: sessions.select(*[F.col(c) for c in FACT_SESSIONS_COLUMNS]),
@@ -133,9 +135,14 @@ def _retention_full(prepared: DataFrame) -> DataFrame:
     return retention(cohort_members(prepared), activity(prepared), last_date)
 
 
-def build_gold(events: DataFrame) -> dict[str, DataFrame]:
-    """Full build of every gold table from all silver events (lazy DataFrames, nothing is computed)."""
-    return {name: build() for name, build in _builders(prepare(events)).items()}
+def build_gold(
+    events: DataFrame, keep: Callable[[DataFrame], DataFrame] = lambda df: df
+) -> dict[str, DataFrame]:
+    """Full build of every gold table from all silver events (lazy DataFrames, nothing is computed).
+
+    ``keep``: applied to the session aggregate three tables share (the caller may persist it, so the
+    expensive per-session aggregation over every event runs once instead of three times)."""
+    return {name: build() for name, build in _builders(prepare(events), keep).items()}
 
 
 # -- incremental ---------------------------------------------------------------------------------------
