@@ -26,7 +26,7 @@ from typing import Any
 
 from ga4lake.config import REPO_ROOT, Settings, load_settings
 from ga4lake.stack import manager
-from ga4lake.stack.process import pss_kb
+from ga4lake.stack.process import footprint_kb
 from ga4lake.stack.services import build_services
 
 RESULTS = REPO_ROOT / "benchmarks" / "results.json"
@@ -73,7 +73,7 @@ class RssSampler:
 
     def total_mb(self) -> float:
         pids = [s.pid() for s in build_services(self.settings, with_spark=True)]
-        kb = sum(pss_kb(p) for p in pids if p) + pss_kb(os.getpid())
+        kb = footprint_kb(*[p for p in pids if p], os.getpid())  # each process once, wherever started
         return kb / 1024
 
     def _run(self) -> None:

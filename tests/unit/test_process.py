@@ -65,3 +65,28 @@ def test_foreign_process_on_the_port_is_refused(tmp_path):
         svc = _service(tmp_path, ["sleep", "1"], lambda: False, port=port)
         with pytest.raises(StackError, match=rf"toy: port {port} on 127.0.0.1 is already in use"):
             svc.start(progress=lambda _m: None)
+
+
+def test_pss_counts_each_process_once_across_overlapping_trees():
+    """The bench samples services and its own tree; a service it started is in both."""
+    import subprocess
+    import time
+
+    from ga4lake.stack.process import descendants, footprint_kb, pss_kb
+
+    parent = subprocess.Popen(["bash", "-c", "sleep 30 & wait"])
+    try:
+        for _ in range(50):
+            kids = descendants(parent.pid)
+            if kids:
+                break
+            time.sleep(0.05)
+        (child,) = kids
+        tree, child_only = pss_kb(parent.pid), pss_kb(child)
+        assert 0 < child_only < tree
+        assert pss_kb(parent.pid, child) == tree  # the child is inside the parent's tree: counted once
+        assert footprint_kb(parent.pid, child) == footprint_kb(parent.pid) > 0
+    finally:
+        subprocess.run(["pkill", "-P", str(parent.pid)], check=False)  # the sleep, before its parent
+        parent.kill()
+        parent.wait()

@@ -162,9 +162,15 @@ def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
         return s.connect_ex((host, port)) == 0
 
 
-def _tree_kb(pid: int, proc_file: str, field: str) -> int:
+def _tree_kb(roots: tuple[int, ...], proc_file: str, field: str) -> int:
+    """Sum of ``field`` over the processes of the trees under ``roots``, each process counted once (a root may
+    sit inside another root's tree: services started by the process that measures them)."""
+    pids: set[int] = set()
+    for root in roots:
+        pids.add(root)
+        pids.update(descendants(root))
     total = 0
-    for p in [pid, *descendants(pid)]:
+    for p in sorted(pids):
         try:
             with open(f"/proc/{p}/{proc_file}") as fh:
                 for line in fh:
@@ -178,13 +184,43 @@ def _tree_kb(pid: int, proc_file: str, field: str) -> int:
 
 def rss_kb(pid: int) -> int:
     """Resident memory of a process and all its descendants, in KiB (Linux /proc)."""
-    return _tree_kb(pid, "status", "VmRSS:")
+    return _tree_kb((pid,), "status", "VmRSS:")
 
 
-def pss_kb(pid: int) -> int:
-    """Proportional memory of a process tree in KiB: pages shared by forked workers (Airflow's executor,
+def footprint_kb(*roots: int) -> int:
+    """Memory of process trees for sampling under load, in KiB: RSS for JVMs (single processes, nothing
+    shared to split), PSS for everything else (forked workers). Reading a JVM's smaps_rollup walks its
+    multi-GB page tables under the mmap lock and stalls it: sampled every second, it doubled Spark's times."""
+    pids: set[int] = set()
+    for root in roots:
+        pids.add(root)
+        pids.update(descendants(root))
+    total = 0
+    for p in sorted(pids):
+        try:
+            with open(f"/proc/{p}/comm") as fh:
+                java = fh.read().strip() == "java"
+        except OSError:
+            continue
+        total += _tree_kb_one(p, "status", "VmRSS:") if java else _tree_kb_one(p, "smaps_rollup", "Pss:")
+    return total
+
+
+def _tree_kb_one(pid: int, proc_file: str, field: str) -> int:
+    try:
+        with open(f"/proc/{pid}/{proc_file}") as fh:
+            for line in fh:
+                if line.startswith(field):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def pss_kb(*roots: int) -> int:
+    """Proportional memory of process trees in KiB: pages shared by forked workers (Airflow's executor,
     gunicorn) are split between them instead of counted once per process as RSS does."""
-    return _tree_kb(pid, "smaps_rollup", "Pss:")
+    return _tree_kb(roots, "smaps_rollup", "Pss:")
 
 
 def descendants(pid: int) -> list[int]:
