@@ -162,13 +162,18 @@ def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
         return s.connect_ex((host, port)) == 0
 
 
-def _tree_kb(roots: tuple[int, ...], proc_file: str, field: str) -> int:
-    """Sum of ``field`` over the processes of the trees under ``roots``, each process counted once (a root may
-    sit inside another root's tree: services started by the process that measures them)."""
+def _tree_pids(roots: tuple[int, ...]) -> set[int]:
     pids: set[int] = set()
     for root in roots:
         pids.add(root)
         pids.update(descendants(root))
+    return pids
+
+
+def _tree_kb(roots: tuple[int, ...], proc_file: str, field: str) -> int:
+    """Sum of ``field`` over the processes of the trees under ``roots``, each process counted once (a root may
+    sit inside another root's tree: services started by the process that measures them)."""
+    pids = _tree_pids(roots)
     total = 0
     for p in sorted(pids):
         try:
@@ -191,10 +196,7 @@ def footprint_kb(*roots: int) -> int:
     """Memory of process trees for sampling under load, in KiB: RSS for JVMs (single processes, nothing
     shared to split), PSS for everything else (forked workers). Reading a JVM's smaps_rollup walks its
     multi-GB page tables under the mmap lock and stalls it: sampled every second, it doubled Spark's times."""
-    pids: set[int] = set()
-    for root in roots:
-        pids.add(root)
-        pids.update(descendants(root))
+    pids = _tree_pids(roots)
     total = 0
     for p in sorted(pids):
         try:
