@@ -84,8 +84,10 @@ def test_pss_counts_each_process_once_across_overlapping_trees():
         (child,) = kids
         tree, child_only = pss_kb(parent.pid), pss_kb(child)
         assert 0 < child_only < tree
-        assert pss_kb(parent.pid, child) == tree  # the child is inside the parent's tree: counted once
-        assert footprint_kb(parent.pid, child) == footprint_kb(parent.pid) > 0
+        # the child is inside the parent's tree: counted once (PSS of shared libraries drifts by a few KiB
+        # as other processes come and go, so compare against the child's own size, not exactly)
+        assert abs(pss_kb(parent.pid, child) - tree) < child_only / 2
+        assert abs(footprint_kb(parent.pid, child) - footprint_kb(parent.pid)) < child_only / 2
     finally:
         subprocess.run(["pkill", "-P", str(parent.pid)], check=False)  # the sleep, before its parent
         parent.kill()
