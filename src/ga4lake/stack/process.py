@@ -173,18 +173,7 @@ def _tree_pids(roots: tuple[int, ...]) -> set[int]:
 def _tree_kb(roots: tuple[int, ...], proc_file: str, field: str) -> int:
     """Sum of ``field`` over the processes of the trees under ``roots``, each process counted once (a root may
     sit inside another root's tree: services started by the process that measures them)."""
-    pids = _tree_pids(roots)
-    total = 0
-    for p in sorted(pids):
-        try:
-            with open(f"/proc/{p}/{proc_file}") as fh:
-                for line in fh:
-                    if line.startswith(field):
-                        total += int(line.split()[1])
-                        break
-        except OSError:
-            continue
-    return total
+    return sum(_proc_kb(p, proc_file, field) for p in sorted(_tree_pids(roots)))
 
 
 def rss_kb(pid: int) -> int:
@@ -204,11 +193,11 @@ def footprint_kb(*roots: int) -> int:
                 java = fh.read().strip() == "java"
         except OSError:
             continue
-        total += _tree_kb_one(p, "status", "VmRSS:") if java else _tree_kb_one(p, "smaps_rollup", "Pss:")
+        total += _proc_kb(p, "status", "VmRSS:") if java else _proc_kb(p, "smaps_rollup", "Pss:")
     return total
 
 
-def _tree_kb_one(pid: int, proc_file: str, field: str) -> int:
+def _proc_kb(pid: int, proc_file: str, field: str) -> int:
     try:
         with open(f"/proc/{pid}/{proc_file}") as fh:
             for line in fh:

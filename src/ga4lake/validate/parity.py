@@ -381,7 +381,7 @@ def run_parity(
                 _, rows = trino(compare_sql(pm, start, end, schema, parity_dir))
                 _, _, ref_rows, gold_rows = rows[0]
             else:
-                _, rows = trino(reference_sql(pm, start, end, parity_dir))
+                _, rows = trino(ref_sql)
                 ref_rows = rows[0][0]
                 gold_rows = _pg_count(settings, gold_sql_postgres(pm, start, end, schema, parity_dir))
             if cached is None and ref_rows is not None:
