@@ -10,6 +10,7 @@ import glob
 import hashlib
 import json
 import os
+import secrets
 import shutil
 import subprocess
 import sys
@@ -81,6 +82,47 @@ def pg_data_dir(settings: Settings) -> Path:
     return Path("/var/lib/ga4lake") / key / "pgdata"
 
 
+def _pg_owner_files(s: Settings, data: Path) -> tuple[Path, Path] | None:
+    """The token pair tying a cluster outside the state dir to that state dir (None: no pair needed)."""
+    if os.environ.get("GA4LAKE_PG_DATA") or data.resolve().is_relative_to(s.state_dir.resolve()):
+        return None
+    return s.state_dir / "postgres.cluster", data.parent / "owner"
+
+
+def _pg_cluster_is_ours(s: Settings, data: Path) -> bool:
+    """A cluster under /var/lib/ga4lake outlives its checkout: a fresh clone at the same path (CI) has
+    a new state dir — new Superset key, empty lake — and must not inherit the old databases."""
+    pair = _pg_owner_files(s, data)
+    if pair is None:
+        return True
+    mine, theirs = pair
+    return mine.exists() and theirs.exists() and mine.read_text().strip() == theirs.read_text().strip()
+
+
+def _pg_drop_stale_cluster(data: Path) -> None:
+    pid_file = data / "postmaster.pid"
+    if pid_file.exists():
+        pid = int(pid_file.read_text().split()[0])
+        if Path(f"/proc/{pid}").exists():
+            raise StackError(
+                f"postgres: {data} belongs to an earlier state dir at this path and its server (pid {pid}) "
+                f"still runs; stop it (kill {pid}) or set GA4LAKE_PG_DATA"
+            )
+    print(f"postgres: {data} was made for an earlier checkout's state dir; re-initialising it", flush=True)
+    shutil.rmtree(data)
+    (data.parent / "owner").unlink(missing_ok=True)
+
+
+def _pg_claim_cluster(s: Settings, data: Path) -> None:
+    pair = _pg_owner_files(s, data)
+    if pair is None:
+        return
+    token = secrets.token_hex(16)
+    for path in pair:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(token + "\n")
+
+
 def http_ok(url: str, timeout: float = 2.0, accept: tuple[int, ...] = (200,)) -> bool:
     try:
         with urllib.request.urlopen(url, timeout=timeout) as resp:
@@ -112,7 +154,9 @@ def _postgres(s: Settings) -> Service:
 
     def prepare() -> None:
         if (data / "PG_VERSION").exists():
-            return
+            if _pg_cluster_is_ours(s, data):
+                return
+            _pg_drop_stale_cluster(data)
         data.parent.mkdir(parents=True, exist_ok=True)
         sock.mkdir(parents=True, exist_ok=True)
         pwfile = data.parent / ".pwfile"
@@ -138,6 +182,7 @@ def _postgres(s: Settings) -> Service:
         pwfile.unlink(missing_ok=True)
         if res.returncode != 0:
             raise StackError(f"postgres: initdb failed for {data}:\n{res.stderr or res.stdout}")
+        _pg_claim_cluster(s, data)
 
     def command() -> list[str]:
         return [
