@@ -119,15 +119,47 @@ class AirflowClient:
                 raise AirflowError(f"{dag_id} run {run_id} still {run['state']} after {timeout:.0f}s")
             time.sleep(poll)
 
-    def next_run(self, dag_id: str, known: set[str], timeout: float, poll: float = 2.0) -> dict[str, Any]:
-        """The first run of ``dag_id`` not in ``known`` (an asset-triggered run appearing)."""
+    def active_runs(self) -> list[tuple[str, str]]:
+        """(dag_id, run_id) of every queued or running run of the chain."""
+        return [
+            (dag_id, r["dag_run_id"])
+            for dag_id in CHAIN
+            for r in self.runs(dag_id, limit=100)
+            if r["state"] in ("queued", "running")
+        ]
+
+    def triggered_by(self, dag_id: str, run_id: str) -> set[tuple[str, str]]:
+        """(source dag, source run) of the asset events an asset-triggered run consumed."""
+        path = f"/api/v2/dags/{dag_id}/dagRuns/{urllib.parse.quote(run_id)}/upstreamAssetEvents"
+        events = self._request("GET", path).get("asset_events", [])
+        return {(e.get("source_dag_id"), e.get("source_run_id")) for e in events}
+
+    def next_run(
+        self,
+        dag_id: str,
+        known: set[str],
+        source: tuple[str, str],
+        timeout: float,
+        poll: float = 2.0,
+    ) -> dict[str, Any]:
+        """The run of ``dag_id`` that consumed the asset event of the upstream run ``source``.
+
+        Matched by source, not by "the newest run": another chain running beside this one (a second
+        trigger, a leftover of a killed client) must not be taken for ours."""
         deadline = time.monotonic() + timeout
+        others = set(known)
         while time.monotonic() < deadline:
-            new = [r for r in self.runs(dag_id) if r["dag_run_id"] not in known]
-            if new:
-                return new[-1]
+            for r in self.runs(dag_id):
+                if r["dag_run_id"] in others:
+                    continue
+                if source in self.triggered_by(dag_id, r["dag_run_id"]):
+                    return r
+                others.add(r["dag_run_id"])  # the scheduler attaches consumed events when it creates a run
             time.sleep(poll)
-        raise AirflowError(f"no new {dag_id} run appeared within {timeout:.0f}s (is the scheduler running?)")
+        raise AirflowError(
+            f"no {dag_id} run consumed the asset event of {source[0]} run {source[1]} within {timeout:.0f}s "
+            "(is the scheduler running?)"
+        )
 
     def run_chain(
         self,
@@ -144,8 +176,9 @@ class AirflowClient:
         progress(f"triggered {CHAIN[0]} run {run['dag_run_id']} conf={conf}")
         for i, dag_id in enumerate(CHAIN):
             if i:
+                source = (CHAIN[i - 1], run["dag_run_id"])
                 run = self.next_run(
-                    dag_id, known[dag_id], timeout=max(60.0, timeout - (time.monotonic() - t0))
+                    dag_id, known[dag_id], source, timeout=max(60.0, timeout - (time.monotonic() - t0))
                 )
             run = self.wait(dag_id, run["dag_run_id"], timeout=max(60.0, timeout - (time.monotonic() - t0)))
             result.runs[dag_id] = run

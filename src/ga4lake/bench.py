@@ -13,7 +13,6 @@ import dataclasses
 import json
 import os
 import platform
-import re
 import statistics
 import subprocess
 import sys
@@ -113,6 +112,35 @@ def drop_branch(settings: Settings) -> None:
     conn.close()
 
 
+def preflight(settings: Settings) -> None:
+    """Refuse to measure beside other pipeline work, then drop what a killed bench left behind.
+
+    A chain still running (a killed bench's, a daily run) takes the CPU the figures are about; two
+    benches at once measure each other. Leftover bench_* branches and schemas are only garbage."""
+    import fcntl
+
+    from ga4lake.airflow_client import AirflowClient
+    from ga4lake.lake.nessie import NessieClient
+
+    lock = (settings.state_dir / "bench.lock").open("w")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        raise SystemExit("bench: another bench is running on this stack (var/bench.lock)") from None
+    globals()["_LOCK"] = lock  # held until the process exits
+    active = AirflowClient(settings).active_runs() if "airflow" in settings.ui_services else []
+    if active:
+        names = ", ".join(f"{dag}/{run}" for dag, run in active)
+        raise SystemExit(
+            f"bench: Airflow runs still active ({names}); wait for them or mark them failed in the UI "
+            f"(http://127.0.0.1:{settings.ports.airflow}) before measuring"
+        )
+    for ref in NessieClient(settings.nessie_api).list_references():
+        if ref.name.startswith("bench_"):
+            print(f"bench: dropping leftover branch and schema {ref.name}", file=sys.stderr, flush=True)
+            drop_branch(dataclasses.replace(settings, lake_branch=ref.name, pg_gold_schema=ref.name))
+
+
 def sample_dir(days: int, scale: float, start: str = "2020-11-01") -> Path:
     out = Path(os.environ.get("GA4LAKE_BENCH_DATA", "/tmp/ga4lake-bench")) / f"s{scale}_d{days}_{start}"
     if not (out / f"events_{(date.fromisoformat(start) + timedelta(days=days - 1)):%Y%m%d}.parquet").exists():
@@ -159,14 +187,10 @@ def ingest_day(lake: Settings, src: Path, day: date) -> tuple[float, int, dict[s
     """One day through `ga4lake ingest`: (seconds, rows, seconds per step incl. the parity gate)."""
     from ga4lake.lake import load
 
-    lines: list[str] = []
     t0 = time.monotonic()
-    res = load.ingest(lake, str(src), start=day, end=day, progress=lines.append)
+    res = load.ingest(lake, str(src), start=day, end=day, progress=lambda _m: None)
     seconds = time.monotonic() - t0
     steps = {k: v for k, v in res.seconds.items() if k != "total"}
-    gate = re.search(r"parity gate on .*\((\d+(?:\.\d+)?)s\)", "\n".join(lines))
-    if gate:
-        steps["parity_gate"] = float(gate.group(1))
     return seconds, sum(res.rows.values()), steps
 
 
@@ -511,6 +535,7 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, Any] = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     results["machine"] = machine()
     manager.up(settings)
+    preflight(settings)
     os.environ.setdefault("GA4LAKE_SPARK_LOG_LEVEL", "ERROR")
     for section in args.only.split(","):
         print(f"bench: {section} …", file=sys.stderr, flush=True)

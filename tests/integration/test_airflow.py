@@ -66,6 +66,10 @@ def test_one_day_runs_every_layer_dbt_and_parity(first_day, client, lake, nessie
     src, result, main_before = first_day
     assert result.state == "success", f"{result.failed_dag} {result.failed_tasks}\n{result.log_tail}"
     assert list(result.runs) == list(CHAIN)  # ingest → silver → gold → validation, chained by assets
+    # each layer's run is the one our upstream run's asset event triggered, not merely the newest one
+    for upstream, dag_id in zip(CHAIN, CHAIN[1:], strict=False):
+        source = (upstream, result.runs[upstream]["dag_run_id"])
+        assert source in client.triggered_by(dag_id, result.runs[dag_id]["dag_run_id"])
     # the day's rows are in PostgreSQL gold, as many events as the export had (sample has no duplicates)
     exported = pq.read_table(next(src.glob("events_*.parquet"))).num_rows
     events = pg(

@@ -331,7 +331,7 @@ def outcome(silver):
         if name not in cache:
             old_name, new_name, touched = PLAN[name]
             new_events = events_of(new_name, silver)
-            deltas = build_gold_incremental(new_events, touched)
+            deltas = build_gold_incremental(new_events, touched, prior=build(old_name))
             result = {}
             for table in GOLD_TABLES:
                 schema = build(old_name)[table].schema

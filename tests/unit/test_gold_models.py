@@ -844,5 +844,5 @@ def test_apply_delta_replaces_exactly_the_scope(spark):
 
 
 def test_incremental_with_no_touched_days_changes_nothing(silver):
-    for name, delta in build_gold_incremental(silver, []).items():
+    for name, delta in build_gold_incremental(silver, [], prior=build_gold(silver)).items():
         assert delta.rows.isEmpty() and delta.values.isEmpty(), name

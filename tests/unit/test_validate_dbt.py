@@ -146,6 +146,14 @@ def test_every_gold_table_is_a_documented_source(sources):
             assert c.get("description"), f"{name}.{c['name']}"
 
 
+def test_sync_state_counts_are_checked_for_every_gold_table(sources):
+    from ga4lake.gold.models import GOLD_TABLES
+
+    (state,) = [t for t in sources["tables"] if t["name"] == "_sync_state"]
+    (check,) = [t["sync_state_counts_match"] for t in state["data_tests"] if "sync_state_counts_match" in t]
+    assert sorted(check["arguments"]["tables"]) == sorted(GOLD_TABLES)
+
+
 def _tests_of(column: dict) -> list[str]:
     out = []
     for t in column.get("data_tests") or []:

@@ -16,7 +16,8 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from ga4lake.gold.models import GOLD_TABLES, build_gold, build_gold_incremental
-from ga4lake.lake.tables import SILVER_EVENTS, TABLE_PROPERTIES
+from ga4lake.gold.models.build import PRIOR_TABLES, write_order
+from ga4lake.lake.tables import SILVER_EVENTS, TABLE_PROPERTIES, overwrite_values
 
 if TYPE_CHECKING:
     from ga4lake.lake.load import LoadContext
@@ -69,10 +70,7 @@ def _replace_scope(
     if column == partition_col:
         if not values:
             return  # empty scope: the delta is empty by contract
-        condition = F.col(column).isin([F.lit(v) for v in values])
-        rows.writeTo(table).option("mergeSchema", "true").option("check-ordering", "false").overwrite(
-            condition
-        )
+        overwrite_values(rows, table, column, values)
         return
     if values:
         view = f"_scope_{abs(hash((table, column))) % 10**8}"
@@ -109,7 +107,10 @@ def build_on_branch(ctx: LoadContext) -> dict[str, Scope]:
     # days that had no rows before can only add to a user's history: dim_user then recomputes just the users
     # active on them; a restated or reprocessed day may remove events, so dim_user is rebuilt whole
     only_new = bool(ctx.kinds) and all(ctx.kinds.get(d.isoformat()) == "new" for d in ctx.days)
-    for name, delta in build_gold_incremental(events, ctx.days, only_new_days=only_new).items():
+    prior = {n: spark.table(names[n]) for n in PRIOR_TABLES}
+    deltas = build_gold_incremental(events, ctx.days, prior=prior, only_new_days=only_new)
+    for name in write_order():
+        delta = deltas[name]
         values = [r[0] for r in delta.values.distinct().collect()]
         _replace_scope(spark, delta.rows, names[name], delta.column, values, GOLD_TABLES[name].partition_col)
         scopes[name] = Scope(delta.column, values)

@@ -25,6 +25,7 @@ from ga4lake.gold.step import GOLD_NAMESPACE, Scope
 from ga4lake.lake.spark import branch_catalog
 
 READER_ROLE = "ga4lake_reader"
+LITERAL_SCOPE_MAX = 1000  # scopes up to this many values filter the lake scan by literals, larger ones join
 
 
 def pg_type(dt: T.DataType) -> str:
@@ -99,30 +100,35 @@ def _ensure_table(cur, pg_schema: str, name: str, schema: T.StructType) -> None:
     _ensure_indexes(cur, pg_schema, name)
 
 
+def _index_names(name: str) -> tuple[str, str | None]:
+    """(primary key constraint, partition-column index or None): the one naming rule of both below."""
+    spec = GOLD_TABLES[name]
+    indexed = spec.partition_col and spec.partition_col != spec.keys[0]
+    return f"{name}_pkey", (f"{name}_{spec.partition_col}_idx" if indexed else None)
+
+
 def _ensure_indexes(cur, pg_schema: str, name: str) -> None:
     """The primary key (the table's grain) and an index on its partition column."""
     spec = GOLD_TABLES[name]
+    pkey, index = _index_names(name)
     pk = ", ".join(f'"{k}"' for k in spec.keys)
     cur.execute(
         "SELECT 1 FROM pg_constraint WHERE conname = %s AND connamespace = %s::regnamespace",
-        (f"{name}_pkey", pg_schema),
+        (pkey, pg_schema),
     )
     if cur.fetchone() is None:
-        cur.execute(f'ALTER TABLE {pg_schema}."{name}" ADD CONSTRAINT "{name}_pkey" PRIMARY KEY ({pk})')
-    if spec.partition_col and spec.partition_col != spec.keys[0]:
-        cur.execute(
-            f'CREATE INDEX IF NOT EXISTS "{name}_{spec.partition_col}_idx" '
-            f'ON {pg_schema}."{name}" ("{spec.partition_col}")'
-        )
+        cur.execute(f'ALTER TABLE {pg_schema}."{name}" ADD CONSTRAINT "{pkey}" PRIMARY KEY ({pk})')
+    if index:
+        cur.execute(f'CREATE INDEX IF NOT EXISTS "{index}" ON {pg_schema}."{name}" ("{spec.partition_col}")')
 
 
 def _drop_indexes(cur, pg_schema: str, name: str) -> None:
     """Before a full reload: building the indexes once after COPY is several times faster than
     maintaining them row by row (random text keys)."""
-    spec = GOLD_TABLES[name]
-    cur.execute(f'ALTER TABLE {pg_schema}."{name}" DROP CONSTRAINT IF EXISTS "{name}_pkey"')
-    if spec.partition_col:
-        cur.execute(f'DROP INDEX IF EXISTS {pg_schema}."{name}_{spec.partition_col}_idx"')
+    pkey, index = _index_names(name)
+    cur.execute(f'ALTER TABLE {pg_schema}."{name}" DROP CONSTRAINT IF EXISTS "{pkey}"')
+    if index:
+        cur.execute(f'DROP INDEX IF EXISTS {pg_schema}."{index}"')
 
 
 def _csv_ready(df: DataFrame) -> DataFrame:
@@ -143,12 +149,19 @@ def sync_table(
     scope: Scope,
     commit: str,
     work: Path,
+    previous_rows: int | None = None,
 ) -> int:
-    """Replace one table's scope in Postgres from the lake; returns the number of rows loaded."""
+    """Replace one table's scope in Postgres from the lake; returns the table's row count after it.
+
+    ``previous_rows``: the count recorded at the load's base commit (then counted, not scanned)."""
     df = spark.table(f"{catalog}.{GOLD_NAMESPACE}.{name}")
     if not scope.full:
         if not scope.values:
             rows_df = df.limit(0)
+        elif len(scope.values) <= LITERAL_SCOPE_MAX:
+            # literals are pushed into the Iceberg scan: a date scope prunes to its partitions' files, where
+            # a join would read every day of a table that grows with history
+            rows_df = df.where(F.col(scope.column).isin([F.lit(v) for v in scope.values]))
         else:
             vals = spark.createDataFrame(
                 [(v,) for v in scope.values],
@@ -165,7 +178,7 @@ def sync_table(
         "timestampFormat", "yyyy-MM-dd HH:mm:ss.SSSSSSXXX"
     ).csv(str(out))
     cols = ", ".join(f'"{f.name}"' for f in df.schema.fields)
-    loaded = 0
+    loaded = deleted = copied = 0
     with conn, conn.cursor() as cur:
         _ensure_table(cur, settings.pg_gold_schema, name, df.schema)
         table = f'{settings.pg_gold_schema}."{name}"'
@@ -181,14 +194,19 @@ def sync_table(
             buf = StringIO("".join(f"{v}\n" for v in scope.values))
             cur.copy_expert("COPY _scope (v) FROM STDIN", buf)
             cur.execute(f'DELETE FROM {table} t USING _scope s WHERE t."{scope.column}" = s.v')
+            deleted = cur.rowcount
         options = "FORMAT csv, FREEZE" if scope.full else "FORMAT csv"
         for part in sorted(out.glob("part-*")):
             with open(part) as fh:
                 cur.copy_expert(f"COPY {table} ({cols}) FROM STDIN WITH ({options})", fh)
+                copied += cur.rowcount
         if scope.full:
             _ensure_indexes(cur, settings.pg_gold_schema, name)
-        cur.execute(f"SELECT count(*) FROM {table}")
-        total = cur.fetchone()[0]
+        if scope.full or previous_rows is None:
+            cur.execute(f"SELECT count(*) FROM {table}")
+            total = cur.fetchone()[0]
+        else:  # counting a table that grows with history costs a full scan per load
+            total = previous_rows - deleted + copied
         cur.execute(
             f"""INSERT INTO {settings.pg_gold_schema}._sync_state (table_name, nessie_commit, rows, synced_at)
                 VALUES (%s, %s, %s, now()) ON CONFLICT (table_name) DO UPDATE
@@ -218,8 +236,9 @@ def sync(
     try:
         ensure_schema(conn, settings)
         with conn.cursor() as cur:
-            cur.execute(f"SELECT table_name, nessie_commit FROM {settings.pg_gold_schema}._sync_state")
-            state = dict(cur.fetchall())
+            cur.execute(f"SELECT table_name, nessie_commit, rows FROM {settings.pg_gold_schema}._sync_state")
+            recorded = {name: (commit_, rows) for name, commit_, rows in cur.fetchall()}
+            state = {name: commit_ for name, (commit_, _rows) in recorded.items()}
         counts = {}
         for name in GOLD_TABLES:
             scope = (scopes or {}).get(name, Scope(None, None))
@@ -229,7 +248,8 @@ def sync(
                     f"{str(previous_commit)[:12]} — full re-sync"
                 )
                 scope = Scope(None, None)
-            counts[name] = sync_table(spark, settings, conn, name, catalog, scope, commit, work)
+            before = recorded.get(name, (None, None))[1] if not scope.full else None
+            counts[name] = sync_table(spark, settings, conn, name, catalog, scope, commit, work, before)
         return counts
     finally:
         conn.close()

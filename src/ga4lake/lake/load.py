@@ -226,7 +226,7 @@ def _process(
             step(spark, settings, plan, slice_days=slice_days, progress=progress)
             result.seconds[name] = round(time.monotonic() - ts, 1)
         ts = time.monotonic()
-        report = publish(spark, settings, plan, progress=progress)
+        report = publish(spark, settings, plan, progress=progress, seconds=result.seconds)
         result.seconds["audit_publish"] = round(time.monotonic() - ts, 1)
     except BaseException as exc:
         plan.fail(settings, exc)
@@ -527,8 +527,11 @@ def publish(
     plan: LoadPlan,
     parity: bool | None = None,
     progress: Callable[[str], None] = _say,
+    seconds: dict[str, float] | None = None,
 ) -> AuditReport:
-    """Audit the branch (and gate on parity of its gold vs the dbt-ga4 reference), then merge it atomically."""
+    """Audit the branch (and gate on parity of its gold vs the dbt-ga4 reference), then merge it atomically.
+
+    ``seconds`` (a load's timings) receives the gate's own duration as ``parity_gate``."""
     plan.expect("gold")
     cat = branch_catalog(spark, settings, plan.branch)
     report = run_audits(spark, cat, plan.load_id, {s.shard_date: s.rows for s in plan.staged_files()})
@@ -540,7 +543,9 @@ def publish(
         raise AuditFailed(report, plan.branch)
     progress(report.render())
     if parity if parity is not None else load_env().get("GA4LAKE_PARITY_GATE", "1") != "0":
-        parity_gate(settings, plan, progress)
+        gate = parity_gate(settings, plan, progress)
+        if seconds is not None:
+            seconds["parity_gate"] = gate
     nessie = NessieClient(settings.nessie_api)
     days = plan.days
     props = {
@@ -567,8 +572,9 @@ class ParityGateFailed(LoadError):
     """Gold on the load branch differs from the dbt-ga4 reference by more than the threshold."""
 
 
-def parity_gate(settings: Settings, plan: LoadPlan, progress: Callable[[str], None]) -> None:
-    """Row-count parity of the branch's gold tables against the reference logic, over the load's days."""
+def parity_gate(settings: Settings, plan: LoadPlan, progress: Callable[[str], None]) -> float:
+    """Row-count parity of the branch's gold tables against the reference logic, over the load's days;
+    returns its seconds."""
     from ga4lake.validate.parity import format_report, run_parity
 
     ts = time.monotonic()
@@ -581,9 +587,9 @@ def parity_gate(settings: Settings, plan: LoadPlan, progress: Callable[[str], No
             f"reference by more than {report.threshold_pct} %; main is unchanged; branch {plan.branch} kept"
         )
     worst = max((abs(r.delta_pct) for r in report.rows if r.delta_pct is not None), default=0.0)
-    progress(
-        f"  parity gate on {plan.branch}: {len(report.rows)} tables, max |Δ| {worst:.3f} % ({time.monotonic() - ts:.1f}s)"
-    )
+    elapsed = round(time.monotonic() - ts, 1)
+    progress(f"  parity gate on {plan.branch}: {len(report.rows)} tables, max |Δ| {worst:.3f} % ({elapsed}s)")
+    return elapsed
 
 
 def sync_load(

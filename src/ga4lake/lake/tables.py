@@ -52,11 +52,20 @@ def replace_days(df: DataFrame, table: str, date_col: str, days: Iterable[date])
             writer = writer.tableProperty(k, v)
         writer.create()
         return
-    condition = F.col(date_col).isin([F.lit(d) for d in days])
+    overwrite_values(df, table, date_col, days, WRITE_OPTIONS)
+
+
+def overwrite_values(
+    df: DataFrame, table: str, column: str, values: Iterable[object], options: dict[str, str] | None = None
+) -> None:
+    """One atomic commit replacing the rows whose ``column`` is in ``values`` by ``df``'s rows.
+
+    Literal values on a partition column let Iceberg drop whole partitions from metadata: no data file
+    is read or rewritten (a subquery filter would turn this into a copy-on-write delete)."""
     writer = df.writeTo(table).option("mergeSchema", "true").option("check-ordering", "false")
-    for k, v in WRITE_OPTIONS.items():
+    for k, v in (options or {}).items():
         writer = writer.option(k, v)
-    writer.overwrite(condition)
+    writer.overwrite(F.col(column).isin([F.lit(v) for v in values]))
 
 
 def ensure_manifest(spark: SparkSession, catalog: str) -> None:

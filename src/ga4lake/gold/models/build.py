@@ -8,7 +8,7 @@ the events that can influence it, so scopes are conservative but never miss a ro
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -165,7 +165,11 @@ def _window(events: DataFrame, lo: date | None, hi: date | None = None) -> DataF
 
 
 def build_gold_incremental(
-    events: DataFrame, touched_days: list[date], *, only_new_days: bool = False
+    events: DataFrame,
+    touched_days: list[date],
+    *,
+    prior: Mapping[str, DataFrame],
+    only_new_days: bool = False,
 ) -> dict[str, GoldDelta]:
     """Deltas that bring a gold build of the previous silver up to date with ``events``.
 
@@ -173,6 +177,9 @@ def build_gold_incremental(
     that none of them had silver rows before (a plain append): dim_user can then be scoped to the
     users active on those days; otherwise a restated day may have removed a user's only recent events,
     which no key set derived from the new events can find, so dim_user is rebuilt whole.
+    ``prior``: the gold ``dim_page`` and ``dim_user`` built from the previous silver (PRIOR_TABLES, read
+    before this load replaces them). They say which pages and cohort members existed before the first
+    touched day without scanning every earlier event, so a late day reads no more history than an early one.
     """
     t = sorted(set(touched_days))
     if not t:  # nothing touched: empty deltas with the tables' schemas (no Spark job needed)
@@ -242,12 +249,7 @@ def build_gold_incremental(
 
     # pages: attributes of the first view, so only pages first seen on/after the first touched day
     later = _window(events, t_lo)
-    seen_before = (
-        _window(events, None, t_lo - timedelta(days=1))
-        .where(F.col("is_page_view"))
-        .select("page_id")
-        .distinct()
-    )
+    seen_before = prior["dim_page"].where(F.col("first_seen_date") < F.lit(t_lo)).select("page_id")
     deltas["dim_page"] = GoldDelta(
         dim_page(later).join(seen_before, "page_id", "left_anti"),
         "first_seen_date",
@@ -257,7 +259,10 @@ def build_gold_incremental(
     # retention: cohorts whose 30-day window contains a touched day, or that a user can move into
     r_lo = t_lo - timedelta(days=RETENTION_DAYS)
     r_window = _window(events, r_lo)
-    earlier_cohorts = cohort_members(_window(events, None, r_lo - timedelta(days=1))).select("user_pseudo_id")
+    # a cohort is the date of the first first_visit: dim_user.first_visit_date exactly
+    earlier_cohorts = (
+        prior["dim_user"].where(F.col("first_visit_date") < F.lit(r_lo)).select("user_pseudo_id")
+    )
     members = cohort_members(r_window).join(earlier_cohorts, "user_pseudo_id", "left_anti")
     last_date = r_window.agg(F.max("event_date").alias("last_date"))
     deltas["agg_retention_daily"] = GoldDelta(
@@ -268,6 +273,17 @@ def build_gold_incremental(
 
     deltas["dim_user"] = dim_user_delta(events, t, only_new_days=only_new_days)
     return {name: deltas[name] for name in GOLD_TABLES}
+
+
+# the tables ``prior`` holds: a writer replaces them after every other table (write_order), so each delta
+# reads them as they were before the load (dim_page's own DELETE removes only rows first seen on or after
+# the first touched day, which its delta does not read)
+PRIOR_TABLES = ("dim_page", "dim_user")
+
+
+def write_order() -> list[str]:
+    """Gold tables in an order where no delta reads a ``prior`` table this load already replaced."""
+    return [n for n in GOLD_TABLES if n not in PRIOR_TABLES] + list(PRIOR_TABLES)
 
 
 def dim_user_delta(events: DataFrame, touched_days: list[date], *, only_new_days: bool = False) -> GoldDelta:
