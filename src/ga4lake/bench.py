@@ -21,11 +21,11 @@ import time
 import uuid
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from ga4lake.config import REPO_ROOT, Settings, load_settings
 from ga4lake.stack import manager
-from ga4lake.stack.process import footprint_kb
+from ga4lake.stack.process import footprint_by_root
 from ga4lake.stack.services import build_services
 
 RESULTS = REPO_ROOT / "benchmarks" / "results.json"
@@ -79,8 +79,8 @@ class RssSampler:
         pids = {s.name: s.pid() for s in build_services(self.settings, with_spark=True)}
         pids = {name: pid for name, pid in pids.items() if pid}
         roots = list(pids.values()) + ([os.getpid()] if self.include_self else [])
-        per_service = {name: round(footprint_kb(pid) / 1024) for name, pid in pids.items()}
-        return footprint_kb(*roots) / 1024, per_service
+        kb = footprint_by_root(*roots)  # services first: started by this process, they are theirs
+        return sum(kb.values()) / 1024, {name: round(kb[pid] / 1024) for name, pid in pids.items()}
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -121,8 +121,9 @@ def drop_branch(settings: Settings) -> None:
     conn.close()
 
 
-def preflight(settings: Settings) -> None:
-    """Refuse to measure beside other pipeline work, then drop what a killed bench left behind.
+def preflight(settings: Settings) -> IO[str]:
+    """Refuse to measure beside other pipeline work, then drop what a killed bench left behind; returns
+    the lock file, to be held open while measuring.
 
     A chain still running (a killed bench's, a daily run) takes the CPU the figures are about; two
     benches at once measure each other. Leftover bench_* branches and schemas are only garbage."""
@@ -136,7 +137,6 @@ def preflight(settings: Settings) -> None:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         raise SystemExit("bench: another bench is running on this stack (var/bench.lock)") from None
-    globals()["_LOCK"] = lock  # held until the process exits
     active = AirflowClient(settings).active_runs() if "airflow" in settings.ui_services else []
     if active:
         names = ", ".join(f"{dag}/{run}" for dag, run in active)
@@ -148,6 +148,7 @@ def preflight(settings: Settings) -> None:
         if ref.name.startswith("bench_"):
             print(f"bench: dropping leftover branch and schema {ref.name}", file=sys.stderr, flush=True)
             drop_branch(dataclasses.replace(settings, lake_branch=ref.name, pg_gold_schema=ref.name))
+    return lock
 
 
 def sample_dir(days: int, scale: float, start: str = "2020-11-01") -> Path:
@@ -551,7 +552,7 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, Any] = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     results["machine"] = machine()
     manager.up(settings)
-    preflight(settings)
+    lock = preflight(settings)  # noqa: F841 — held (open) until the process exits
     os.environ.setdefault("GA4LAKE_SPARK_LOG_LEVEL", "ERROR")
     for section in args.only.split(","):
         print(f"bench: {section} …", file=sys.stderr, flush=True)

@@ -202,10 +202,13 @@ def sync_table(
                 copied += cur.rowcount
         if scope.full:
             _ensure_indexes(cur, settings.pg_gold_schema, name)
-        if scope.full or previous_rows is None:
+        # counting a table that grows with history costs a full scan per load: derive it where we can
+        if scope.full:  # truncated above
+            total = copied
+        elif previous_rows is None:
             cur.execute(f"SELECT count(*) FROM {table}")
             total = cur.fetchone()[0]
-        else:  # counting a table that grows with history costs a full scan per load
+        else:
             total = previous_rows - deleted + copied
         cur.execute(
             f"""INSERT INTO {settings.pg_gold_schema}._sync_state (table_name, nessie_commit, rows, synced_at)
@@ -238,17 +241,17 @@ def sync(
         with conn.cursor() as cur:
             cur.execute(f"SELECT table_name, nessie_commit, rows FROM {settings.pg_gold_schema}._sync_state")
             recorded = {name: (commit_, rows) for name, commit_, rows in cur.fetchall()}
-            state = {name: commit_ for name, (commit_, _rows) in recorded.items()}
         counts = {}
         for name in GOLD_TABLES:
             scope = (scopes or {}).get(name, Scope(None, None))
-            if not scope.full and state.get(name) != previous_commit:
+            synced_at, rows = recorded.get(name, (None, None))
+            if not scope.full and synced_at != previous_commit:
                 progress(
-                    f"  sync {name}: last synced at {str(state.get(name))[:12]}, not at the load's base "
+                    f"  sync {name}: last synced at {str(synced_at)[:12]}, not at the load's base "
                     f"{str(previous_commit)[:12]} — full re-sync"
                 )
                 scope = Scope(None, None)
-            before = recorded.get(name, (None, None))[1] if not scope.full else None
+            before = rows if not scope.full else None
             counts[name] = sync_table(spark, settings, conn, name, catalog, scope, commit, work, before)
         return counts
     finally:

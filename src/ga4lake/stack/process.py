@@ -185,16 +185,27 @@ def footprint_kb(*roots: int) -> int:
     """Memory of process trees for sampling under load, in KiB: RSS for JVMs (single processes, nothing
     shared to split), PSS for everything else (forked workers). Reading a JVM's smaps_rollup walks its
     multi-GB page tables under the mmap lock and stalls it: sampled every second, it doubled Spark's times."""
-    pids = _tree_pids(roots)
-    total = 0
-    for p in sorted(pids):
-        try:
-            with open(f"/proc/{p}/comm") as fh:
-                java = fh.read().strip() == "java"
-        except OSError:
-            continue
-        total += _proc_kb(p, "status", "VmRSS:") if java else _proc_kb(p, "smaps_rollup", "Pss:")
-    return total
+    return sum(footprint_by_root(*roots).values())
+
+
+def footprint_by_root(*roots: int) -> dict[int, int]:
+    """:func:`footprint_kb` per root, each process counted once, for the first root whose tree holds it."""
+    seen: set[int] = set()
+    out: dict[int, int] = {}
+    for root in roots:
+        pids = _tree_pids((root,)) - seen
+        seen |= pids
+        out[root] = sum(_footprint_of(p) for p in sorted(pids))
+    return out
+
+
+def _footprint_of(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/comm") as fh:
+            java = fh.read().strip() == "java"
+    except OSError:
+        return 0
+    return _proc_kb(pid, "status", "VmRSS:") if java else _proc_kb(pid, "smaps_rollup", "Pss:")
 
 
 def _proc_kb(pid: int, proc_file: str, field: str) -> int:

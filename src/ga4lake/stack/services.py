@@ -82,11 +82,14 @@ def pg_data_dir(settings: Settings) -> Path:
     return Path("/var/lib/ga4lake") / key / "pgdata"
 
 
+PG_OWNER_FILE = "owner"  # beside a cluster kept outside the state dir: the token of the state dir owning it
+
+
 def _pg_owner_files(s: Settings, data: Path) -> tuple[Path, Path] | None:
     """The token pair tying a cluster outside the state dir to that state dir (None: no pair needed)."""
     if os.environ.get("GA4LAKE_PG_DATA") or data.resolve().is_relative_to(s.state_dir.resolve()):
         return None
-    return s.state_dir / "postgres.cluster", data.parent / "owner"
+    return s.state_dir / "postgres.cluster", data.parent / PG_OWNER_FILE
 
 
 def _pg_cluster_is_ours(s: Settings, data: Path) -> bool:
@@ -110,7 +113,7 @@ def _pg_drop_stale_cluster(data: Path) -> None:
             )
     print(f"postgres: {data} was made for an earlier checkout's state dir; re-initialising it", flush=True)
     shutil.rmtree(data)
-    (data.parent / "owner").unlink(missing_ok=True)
+    (data.parent / PG_OWNER_FILE).unlink(missing_ok=True)
 
 
 def _pg_claim_cluster(s: Settings, data: Path) -> None:
