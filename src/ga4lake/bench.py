@@ -197,8 +197,12 @@ def ingest_day(lake: Settings, src: Path, day: date) -> tuple[float, int, dict[s
     """One day through `ga4lake ingest`: (seconds, rows, seconds per step incl. the parity gate)."""
     from ga4lake.lake import load
 
+    def sync_lines(msg: str) -> None:  # per-table sync times go to the bench log: the profile of that step
+        if msg.startswith("  sync "):
+            print(f"bench: {day}{msg}", file=sys.stderr, flush=True)
+
     t0 = time.monotonic()
-    res = load.ingest(lake, str(src), start=day, end=day, progress=lambda _m: None)
+    res = load.ingest(lake, str(src), start=day, end=day, progress=sync_lines)
     seconds = time.monotonic() - t0
     steps = {k: v for k, v in res.seconds.items() if k != "total"}
     return seconds, sum(res.rows.values()), steps
@@ -308,17 +312,15 @@ def bench_freshness(settings: Settings, runs: int, scale: float) -> dict[str, An
 
 
 def bench_backfill(settings: Settings, runs: int, scale: float, days: int = 92) -> dict[str, Any]:
-    """The sample's days in one Airflow range-mode run through every layer (validation included); then
-    new days 93.. on the full branch, to compare the cost of a late day with day 8 (section `day`)."""
+    """The sample's days in one Airflow range-mode run through every layer (validation included)."""
     from ga4lake.airflow_client import AirflowClient
 
-    extra = 3
-    src = sample_dir(days + extra, scale)
+    src = sample_dir(days, scale)
     first, last = date(2020, 11, 1), date(2020, 11, 1) + timedelta(days=days - 1)
     client = AirflowClient(settings)
-    times, peaks, layers, late, late_steps = [], [], {}, [], []
+    times, peaks, layers = [], [], {}
     peak_by_service: dict[str, float] = {}
-    for i in range(runs):
+    for _ in range(runs):
         lake = fresh_branch(settings, "backfill")
         try:
             conf = {
@@ -335,11 +337,6 @@ def bench_backfill(settings: Settings, runs: int, scale: float, days: int = 92) 
             peaks.append(sampler.peak_mb)
             peak_by_service = sampler.peak_by_service
             layers = _layer_seconds(client, chain)
-            if i == runs - 1:  # incremental cost at the end of the range, measured like section `day`
-                for k in range(extra):
-                    seconds, _n, per_step = ingest_day(lake, src, last + timedelta(days=k + 1))
-                    late.append(seconds)
-                    late_steps.append(per_step)
         finally:
             drop_branch(lake)
     return {
@@ -349,33 +346,78 @@ def bench_backfill(settings: Settings, runs: int, scale: float, days: int = 92) 
         "days": days,
         "scale": scale,
         "layers_last_run": layers,
-        "late_day_seconds": summary(late),
-        "late_day_steps_median": step_medians(late_steps),
     }
 
 
-def bench_scale(settings: Settings, runs: int, days: int = 14) -> dict[str, Any]:
-    """The same days at scale 1 and 4 (4x the events per day) through every layer (CLI range mode)."""
+def bench_late(settings: Settings, runs: int, scale: float, days: int = 92) -> dict[str, Any]:
+    """Incremental cost: new days 93.. after the sample's 92 days are published (one CLI range load),
+    each measured like section `day` (whose day 8 is the reference of the ratio)."""
     from ga4lake.lake import load
+
+    src = sample_dir(days + runs, scale)
+    last = date(2020, 11, 1) + timedelta(days=days - 1)
+    lake = fresh_branch(settings, "late")
+    times, steps = [], []
+    try:
+        load.ingest(lake, str(src), end=last, progress=lambda _m: None)
+        for k in range(runs):
+            seconds, _n, per_step = ingest_day(lake, src, last + timedelta(days=k + 1))
+            times.append(seconds)
+            steps.append(per_step)
+    finally:
+        drop_branch(lake)
+    return {"seconds": summary(times), "days": days, "scale": scale, "steps_median": step_medians(steps)}
+
+
+def bench_scale(settings: Settings, runs: int, days: int = 14) -> dict[str, Any]:
+    """The same days at scale 1 and 4 (4x the events per day) through every layer (CLI range mode).
+
+    The loads run in the stack's Spark Connect server, as Airflow's do, and memory is sampled over the
+    stack only: a local Spark JVM here would be a second Spark beside that (idle) server."""
+    from ga4lake.lake import load
+    from ga4lake.lake.spark import get_spark
+
+    _use_spark_connect(settings)
+    get_spark(settings)  # the remote session every load below reuses
 
     out: dict[str, Any] = {"days": days}
     for scale in (1.0, 4.0):
         src = sample_dir(days, scale, start="2020-12-01")
-        times, peaks, rows = [], [], 0
+        times, peaks, rows, peak_by_service = [], [], 0, {}
         for _ in range(runs):
             lake = fresh_branch(settings, f"scale{int(scale)}")
             try:
-                with RssSampler(settings) as sampler:
+                with RssSampler(settings, include_self=False) as sampler:
                     t0 = time.monotonic()
                     res = load.ingest(lake, str(src), progress=lambda _m: None)
                     times.append(time.monotonic() - t0)
                 peaks.append(sampler.peak_mb)
+                peak_by_service = sampler.peak_by_service
                 rows = sum(res.rows.values())
             finally:
                 drop_branch(lake)
-        out[f"scale{int(scale)}"] = {"seconds": summary(times), "peak_rss_mb": summary(peaks), "rows": rows}
+        out[f"scale{int(scale)}"] = {
+            "seconds": summary(times),
+            "peak_rss_mb": summary(peaks),
+            "peak_by_service_last_run_mb": peak_by_service,
+            "rows": rows,
+        }
     out["ratio"] = round(out["scale4"]["seconds"]["median"] / out["scale1"]["seconds"]["median"], 2)
+    out["engine"] = "spark-connect"
     return out
+
+
+def _use_spark_connect(settings: Settings) -> None:
+    """Point this process's get_spark() at the stack's Spark Connect server (a process holding a local
+    SparkContext cannot open a remote session: stop it first; sections needing local Spark run earlier)."""
+    from pyspark import SparkContext
+    from pyspark.sql import SparkSession
+
+    if SparkSession._instantiatedSession is not None:
+        SparkSession._instantiatedSession.stop()
+    if SparkContext._active_spark_context is not None:
+        SparkContext._active_spark_context.stop()
+    os.environ["GA4LAKE_SPARK_REMOTE"] = f"sc://127.0.0.1:{settings.ports.spark_connect}"
 
 
 def bench_duckdb(runs: int, scale: float, days: int = 92) -> dict[str, Any]:
@@ -413,7 +455,7 @@ def render(results: dict[str, Any]) -> str:
         "",
         f"Machine: {m.get('cores')} cores, {m.get('memory_gb')} GB RAM, {m.get('cpu')}; Python {m.get('python')}; "
         f"commit {m.get('commit')}; {m.get('date')}. Regenerate with `make bench` (sections: "
-        "`python -m ga4lake.bench --only stack,sample,day,freshness,duckdb,scale,backfill --runs N "
+        "`python -m ga4lake.bench --only stack,sample,day,freshness,duckdb,late,backfill,scale --runs N "
         "[--backfill-runs N --scale-runs N --scale-days D]`). Each figure: median (min–max) of the runs column.",
         "",
         "| what | median | min–max | runs | target | notes |",
@@ -482,36 +524,42 @@ def render(results: dict[str, Any]) -> str:
             "≤ 12 GB",
             f"per service tree at the peak of the last run (MB): {b.get('peak_by_service_last_run_mb') or '—'}",
         )
-        if d and b.get("late_day_seconds"):
-            late = b["late_day_seconds"]
-            steps = b.get("late_day_steps_median")
-            row(
-                "one new day after the 92 days (same measure as the one-day row)",
-                late,
-                "s",
-                "—",
-                f"median s per step: {steps}" if steps else "",
-            )
-            ratio = round(late["median"] / d["seconds"]["median"], 2)
+    late = results.get("late")
+    if late:
+        row(
+            f"one new day after the {late['days']} days (same measure as the one-day row)",
+            late["seconds"],
+            "s",
+            "—",
+            f"median s per step: {late['steps_median']}",
+        )
+        if d:
+            ratio = round(late["seconds"]["median"] / d["seconds"]["median"], 2)
             lines.append(
                 f"| incremental cost: late day ÷ day 8 | {ratio} | | | ≤ 1.25 | medians of the two rows above |"
             )
     sc = results.get("scale")
     if sc:
         row(
-            f"{sc['days']}-day load, scale 1 ({sc['scale1']['rows']} rows), CLI",
+            f"{sc['days']}-day load, scale 1 ({sc['scale1']['rows']} rows), CLI on {sc.get('engine', 'local Spark')}",
             sc["scale1"]["seconds"],
             "s",
             "—",
         )
         row(
-            f"{sc['days']}-day load, scale 4 ({sc['scale4']['rows']} rows), CLI",
+            f"{sc['days']}-day load, scale 4 ({sc['scale4']['rows']} rows), CLI on {sc.get('engine', 'local Spark')}",
             sc["scale4"]["seconds"],
             "s",
             "—",
         )
         if sc["scale4"].get("peak_rss_mb"):  # dropped from results when a sampler fault made it wrong
-            row("… peak RSS at scale 4", sc["scale4"]["peak_rss_mb"], "MB", "≤ 12 GB")
+            row(
+                "… peak RSS at scale 4, whole stack",
+                sc["scale4"]["peak_rss_mb"],
+                "MB",
+                "≤ 12 GB",
+                f"per service tree at the peak of the last run (MB): {sc['scale4'].get('peak_by_service_last_run_mb') or '—'}",
+            )
         else:
             lines.append("| … peak RSS at scale 4 | not measured | | | ≤ 12 GB | see benchmarks/notes.md |")
         lines.append(f"| scale ratio: scale 4 ÷ scale 1 | {sc['ratio']} | | | ≤ 4.5 | medians |")
@@ -539,7 +587,7 @@ def render(results: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="ga4lake bench", description=__doc__.splitlines()[0])
-    p.add_argument("--only", default="stack,sample,day,freshness,duckdb,scale,backfill")
+    p.add_argument("--only", default="stack,sample,day,freshness,duckdb,late,backfill,scale")
     p.add_argument("--runs", type=int, default=3)
     p.add_argument(
         "--backfill-runs", type=int, default=3, help="runs of the 92-day backfill (about 15 min each)"
@@ -554,7 +602,10 @@ def main(argv: list[str] | None = None) -> int:
     manager.up(settings)
     lock = preflight(settings)  # noqa: F841 — held (open) until the process exits
     os.environ.setdefault("GA4LAKE_SPARK_LOG_LEVEL", "ERROR")
-    for section in args.only.split(","):
+    sections = args.only.split(",")
+    if "scale" in sections[:-1]:
+        raise SystemExit("bench: `scale` must be the last section (it moves this process to Spark Connect)")
+    for section in sections:
         print(f"bench: {section} …", file=sys.stderr, flush=True)
         t0 = time.monotonic()
         if section == "stack":
@@ -565,6 +616,8 @@ def main(argv: list[str] | None = None) -> int:
             results["day"] = bench_day(settings, args.runs, args.scale)
         elif section == "backfill":
             results["backfill"] = bench_backfill(settings, args.backfill_runs, args.scale)
+        elif section == "late":
+            results["late"] = bench_late(settings, args.runs, args.scale)
         elif section == "freshness":
             results["freshness"] = bench_freshness(settings, args.runs, args.scale)
         elif section == "scale":

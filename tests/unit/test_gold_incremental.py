@@ -10,7 +10,10 @@ Scenarios:
   user appears whose later return already existed, one consent-denied event is dropped.
 * **append**: gold of days 0..33, then the last day 34 arrives: the second half of a session crossing
   33 -> 34, a new user, a return into an older cohort (day 28) and one exactly on day 30 of its
-  cohort, a direct session 30 d 12 h after the client's paid one (outside the look-back).
+  cohort, a direct session 30 d 12 h after the client's paid one (outside the look-back), a sessionless
+  order whose transaction id was already bought on day 4.
+* **prepend**: gold of days 1..34, then day 0 arrives late: users' first touch, first visit and cohort
+  move earlier, a paid session now precedes direct ones.
 
 In each case ``apply_delta(full(old), incremental(new, touched))`` must equal ``full(new)`` and every
 delta row must lie inside its own scope; for the new day also with ``only_new_days=True`` (dim_user
@@ -213,6 +216,11 @@ def version(restated: bool) -> list[dict]:
         *session("u9", 903, 3, at(34, "08:00"), [HOME]),
         *session("u12", 1201, 1, at(4, "12:00"), [P1], first_visit=True),
         *session("u12", 1202, 2, at(34, "12:00"), [HOME]),
+        # u12: a sessionless purchase (no ga_session_id) repeated 30 days later: one order, first revenue
+        ga4_event(at(4, "12:30"), "purchase", "u12", page_location=P1, transaction_id="T-u12", revenue=10.0),
+        ga4_event(
+            at(34, "12:30"), "purchase", "u12", page_location=HOME, transaction_id="T-u12", revenue=12.0
+        ),
         # u10: a return on day 5 (its first visit appears when day 3 is restated)
         *session("u10", 1002, 2, at(5, "10:00"), [HOME]),
         # consent denied
@@ -271,12 +279,13 @@ def silver(to_silver):
     return base, restated
 
 
-SCENARIOS = ("restated", "append")
+SCENARIOS = ("restated", "append", "prepend")
 
 #: scenario -> (old silver, new silver, touched days); "base" is built once for both scenarios
 PLAN = {
     "restated": ("base", "restated", [d(3)]),
     "append": ("base-34", "base", [d(34)]),
+    "prepend": ("base-0", "base", [d(0)]),
 }
 
 
@@ -339,7 +348,9 @@ def outcome(silver):
                 got, outside = _replace(rows_of(old_name, table), schema, deltas[table])
                 result[table] = (got, want, outside)
                 if name != "restated" and table == "dim_user":  # new-day promise: touched users only
-                    fast = dim_user_delta(new_events, touched, only_new_days=True)
+                    fast = dim_user_delta(
+                        new_events, touched, only_new_days=True, prior=build(old_name)["dim_user"]
+                    )
                     got, outside = _replace(rows_of(old_name, table), schema, fast)
                     result["dim_user[only_new_days]"] = (got, want, outside)
                     result["_only_new_days_users"] = sorted(r[0] for r in fast.values.collect())

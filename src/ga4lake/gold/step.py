@@ -17,7 +17,7 @@ from pyspark.sql import functions as F
 
 from ga4lake.gold.models import GOLD_TABLES, build_gold, build_gold_incremental
 from ga4lake.gold.models.build import PRIOR_TABLES, write_order
-from ga4lake.lake.tables import SILVER_EVENTS, TABLE_PROPERTIES, overwrite_values
+from ga4lake.lake.tables import SILVER_EVENTS, TABLE_PROPERTIES, overwrite_values, read_current_snapshot
 
 if TYPE_CHECKING:
     from ga4lake.lake.load import LoadContext
@@ -107,7 +107,7 @@ def build_on_branch(ctx: LoadContext) -> dict[str, Scope]:
     # days that had no rows before can only add to a user's history: dim_user then recomputes just the users
     # active on them; a restated or reprocessed day may remove events, so dim_user is rebuilt whole
     only_new = bool(ctx.kinds) and all(ctx.kinds.get(d.isoformat()) == "new" for d in ctx.days)
-    prior = {n: spark.table(names[n]) for n in PRIOR_TABLES}
+    prior = {n: read_current_snapshot(spark, names[n]) for n in PRIOR_TABLES}
     deltas = build_gold_incremental(events, ctx.days, prior=prior, only_new_days=only_new)
     for name in write_order():
         delta = deltas[name]

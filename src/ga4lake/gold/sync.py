@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import shutil
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -252,7 +253,10 @@ def sync(
                 )
                 scope = Scope(None, None)
             before = rows if not scope.full else None
+            t0 = time.monotonic()
             counts[name] = sync_table(spark, settings, conn, name, catalog, scope, commit, work, before)
+            what = "full" if scope.full else f"{len(scope.values or [])} {scope.column} value(s)"
+            progress(f"  sync {name}: {what}, {counts[name]} rows now ({time.monotonic() - t0:.1f}s)")
         return counts
     finally:
         conn.close()

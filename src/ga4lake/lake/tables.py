@@ -68,6 +68,18 @@ def overwrite_values(
     writer.overwrite(F.col(column).isin([F.lit(v) for v in values]))
 
 
+def read_current_snapshot(spark: SparkSession, table: str) -> DataFrame:
+    """``table`` pinned to its current snapshot: later commits (this load's own) do not change what the
+    returned DataFrame reads, however late Spark evaluates it."""
+    current = spark.sql(
+        f"SELECT snapshot_id FROM {table}.history WHERE is_current_ancestor "
+        "ORDER BY made_current_at DESC LIMIT 1"
+    ).collect()
+    if not current:  # no snapshot yet: an empty table
+        return spark.table(table)
+    return spark.sql(f"SELECT * FROM {table} VERSION AS OF {current[0][0]}")
+
+
 def ensure_manifest(spark: SparkSession, catalog: str) -> None:
     spark.sql(
         f"CREATE TABLE IF NOT EXISTS {catalog}.{LOAD_MANIFEST} ({MANIFEST_DDL}) USING iceberg "

@@ -31,7 +31,7 @@ from ga4lake.gold.models.retention import activity, cohort_members, retention
 from ga4lake.gold.models.session_days import fact_session_days
 from ga4lake.gold.models.sessions import FACT_SESSIONS_COLUMNS, session_base
 from ga4lake.gold.models.traffic_sources import agg_traffic_source_daily, dim_traffic_source
-from ga4lake.gold.models.users import dim_user
+from ga4lake.gold.models.users import dim_user, merge_users, user_aggregates
 
 
 @dataclass(frozen=True)
@@ -271,13 +271,13 @@ def build_gold_incremental(
         _dates_up_to_data(events, "cohort_date", r_lo, t_hi),
     )
 
-    deltas["dim_user"] = dim_user_delta(events, t, only_new_days=only_new_days)
+    deltas["dim_user"] = dim_user_delta(events, t, only_new_days=only_new_days, prior=prior["dim_user"])
     return {name: deltas[name] for name in GOLD_TABLES}
 
 
-# the tables ``prior`` holds: a writer replaces them after every other table (write_order), so each delta
-# reads them as they were before the load (dim_page's own DELETE removes only rows first seen on or after
-# the first touched day, which its delta does not read)
+# the tables ``prior`` holds. Every delta must see them as they were before the load — dim_user's own delta
+# merges into the very rows it replaces — so a writer reads them at the snapshot the load started from
+# (ga4lake.gold.step), and also writes them last (write_order)
 PRIOR_TABLES = ("dim_page", "dim_user")
 
 
@@ -286,20 +286,47 @@ def write_order() -> list[str]:
     return [n for n in GOLD_TABLES if n not in PRIOR_TABLES] + list(PRIOR_TABLES)
 
 
-def dim_user_delta(events: DataFrame, touched_days: list[date], *, only_new_days: bool = False) -> GoldDelta:
-    """dim_user's delta (see build_gold_incremental): totals and last-seen span the whole history."""
+def dim_user_delta(
+    events: DataFrame,
+    touched_days: list[date],
+    *,
+    only_new_days: bool = False,
+    prior: DataFrame | None = None,
+) -> GoldDelta:
+    """dim_user's delta (see build_gold_incremental): totals and last-seen span the whole history.
+
+    ``only_new_days`` (needs ``prior``, the dim_user before the load): the users active on the new days,
+    merged into their prior rows (``merge_users``). The only older events read are those sharing a
+    session with a new event (sessions cross at most MAX_SESSION_SPAN_DAYS date changes, so they lie next
+    to the new days) or a sessionless order's transaction id, so the cost does not grow with history."""
     if only_new_days:
-        touched_users = (
-            events.where(F.col("event_date").isin(*touched_days) & F.col("user_pseudo_id").isNotNull())
-            .select("user_pseudo_id")
-            .distinct()
-        )
-        users = dim_user(prepare(events.join(touched_users, "user_pseudo_id", "left_semi")))
-        return GoldDelta(users, "user_pseudo_id", touched_users)
+        if prior is None:
+            raise ValueError("dim_user_delta(only_new_days=True) needs the prior dim_user")
+        return _merged_user_delta(events, touched_days, prior)
     all_days = events.select(F.col("event_date").alias("first_seen_date")).union(
         _dates(events, "first_seen_date", touched_days)
     )
     return GoldDelta(dim_user(prepare(events)), "first_seen_date", all_days.distinct())
+
+
+def _merged_user_delta(events: DataFrame, touched_days: list[date], prior: DataFrame) -> GoldDelta:
+    t = sorted(set(touched_days))
+    span = timedelta(days=MAX_SESSION_SPAN_DAYS)
+    known = events.where(F.col("user_pseudo_id").isNotNull())
+    new = known.where(F.col("event_date").isin(*t))
+    older = known.where(~F.col("event_date").isin(*t))
+    new_sessions = new.where(F.col("session_key").isNotNull()).select("session_key").distinct()
+    session_halves = older.where(in_window(t[0] - span, t[-1] + span)).join(
+        new_sessions, "session_key", "left_semi"
+    )
+    sessionless = F.col("session_key").isNull() & (F.col("event_name") == F.lit("purchase"))
+    order_keys = ["user_pseudo_id", "transaction_key"]
+    new_orders = prepare(new.where(sessionless)).select(*order_keys).distinct()
+    same_orders = prepare(older.where(sessionless)).join(new_orders, order_keys, "left_semi")
+    context = prepare(session_halves).unionByName(same_orders)
+    rows = merge_users(prior, user_aggregates(prepare(new).unionByName(context)), user_aggregates(context))
+    touched_users = new.select("user_pseudo_id").distinct()
+    return GoldDelta(rows, "user_pseudo_id", touched_users)
 
 
 def _scope_column(name: str) -> str:

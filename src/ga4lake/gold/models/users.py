@@ -3,11 +3,15 @@
 Consent-denied events (NULL user_pseudo_id) belong to no user. First-touch device, geo and GA4's
 user-scoped ``traffic_source`` come from the user's earliest event (session_start/first_visit
 included, as dbt-ga4 §7.1). ``user_id`` is never read: gold holds no PII.
+
+The table is built in two steps, ``user_aggregates`` (per-user partial aggregates) and ``user_rows``
+(the published columns), so an append can merge a few days into the prior row (``merge_users``)
+instead of re-reading each touched user's whole history.
 """
 
 from __future__ import annotations
 
-from pyspark.sql import DataFrame
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from ga4lake.gold.models.channels import channel_of_source
@@ -21,7 +25,22 @@ _FIRST_FIELDS = (
 )
 
 
-def dim_user(prepared: DataFrame) -> DataFrame:
+#: Aggregates of a user's events that add up over disjoint sets of sessions and days (``merge_users``).
+_COUNTS = (
+    "active_days",
+    "sessions",
+    "engaged_sessions",
+    "events",
+    "page_views",
+    "engagement_time_msec",
+    "purchase_events",
+    "transactions",
+    "purchase_revenue_in_usd",
+)
+
+
+def user_aggregates(prepared: DataFrame) -> DataFrame:
+    """One row per user: the first event's fields (``first`` struct), time and date bounds, counts."""
     known = prepared.where(F.col("user_pseudo_id").isNotNull())
     agg = known.groupBy("user_pseudo_id").agg(
         F.min_by(F.struct(*[F.col(c) for c in _FIRST_FIELDS]), order_key()).alias("first"),
@@ -52,6 +71,19 @@ def dim_user(prepared: DataFrame) -> DataFrame:
     )
     u = agg.join(by_user, "user_pseudo_id", "left")
     return u.select(
+        *[F.col(c) for c in ("user_pseudo_id", "first", "first_us", "last_us")],
+        *[F.col(c) for c in ("first_seen_date", "last_seen_date", "first_visit_date")],
+        *[F.col(c) for c in ("active_days", "sessions", "engaged_sessions", "events", "page_views")],
+        F.coalesce(F.col("engagement_time_msec"), F.lit(0).cast("long")).alias("engagement_time_msec"),
+        F.col("purchase_events"),
+        F.coalesce(F.col("transactions"), F.lit(0).cast("long")).alias("transactions"),
+        F.coalesce(F.col("purchase_revenue_in_usd"), F.lit(0).cast(MONEY)).alias("purchase_revenue_in_usd"),
+    )
+
+
+def user_rows(agg: DataFrame) -> DataFrame:
+    """``user_aggregates`` -> dim_user's published columns."""
+    return agg.select(
         F.col("user_pseudo_id"),
         F.col("first.client_key").alias("client_key"),
         F.col("first.stream_id").alias("stream_id"),
@@ -61,31 +93,69 @@ def dim_user(prepared: DataFrame) -> DataFrame:
         F.col("last_seen_date"),
         F.col("first_visit_date"),
         F.col("first_visit_date").isNotNull().alias("is_new_user"),
-        F.col("active_days"),
-        F.col("sessions"),
-        F.col("engaged_sessions"),
-        F.col("events"),
-        F.col("page_views"),
-        F.coalesce(F.col("engagement_time_msec"), F.lit(0).cast("long")).alias("engagement_time_msec"),
-        F.col("purchase_events"),
-        F.coalesce(F.col("transactions"), F.lit(0).cast("long")).alias("transactions"),
-        F.coalesce(F.col("purchase_revenue_in_usd"), F.lit(0).cast(MONEY)).alias("purchase_revenue_in_usd"),
-        F.col("first.device_category").alias("first_device_category"),
-        F.col("first.device_operating_system").alias("first_device_operating_system"),
-        F.col("first.device_browser").alias("first_device_browser"),
-        F.col("first.device_language").alias("first_device_language"),
-        F.col("first.device_mobile_brand_name").alias("first_device_mobile_brand_name"),
-        F.col("first.geo_continent").alias("first_geo_continent"),
-        F.col("first.geo_sub_continent").alias("first_geo_sub_continent"),
-        F.col("first.geo_country").alias("first_geo_country"),
-        F.col("first.geo_region").alias("first_geo_region"),
-        F.col("first.geo_city").alias("first_geo_city"),
-        F.col("first.user_source").alias("first_user_source"),
-        F.col("first.user_medium").alias("first_user_medium"),
-        F.col("first.user_campaign").alias("first_user_campaign"),
+        *[F.col(c) for c in _COUNTS],
+        *[F.col(f"first.{f}").alias(f"first_{f}") for f in DEVICE_GEO_SOURCE_FIELDS],
         channel_of_source(
             F.lower(F.col("first.user_source")),
             F.lower(F.col("first.user_medium")),
             F.lower(F.col("first.user_campaign")),
         ).alias("first_user_default_channel_group"),
     )
+
+
+def dim_user(prepared: DataFrame) -> DataFrame:
+    return user_rows(user_aggregates(prepared))
+
+
+def _aggregates_of_rows(users: DataFrame) -> DataFrame:
+    """dim_user rows back to ``user_aggregates`` columns (the inverse of ``user_rows``)."""
+    first = F.struct(
+        F.col("client_key"),
+        F.col("stream_id"),
+        *[F.col(f"first_{f}").alias(f) for f in DEVICE_GEO_SOURCE_FIELDS],
+    )
+    return users.select(
+        F.col("user_pseudo_id"),
+        first.alias("first"),
+        F.unix_micros("first_seen_ts").alias("first_us"),
+        F.unix_micros("last_seen_ts").alias("last_us"),
+        *[F.col(c) for c in ("first_seen_date", "last_seen_date", "first_visit_date", *_COUNTS)],
+    )
+
+
+def merge_users(prior: DataFrame, with_new: DataFrame, context: DataFrame) -> DataFrame:
+    """dim_user rows of the users in ``with_new`` after new days arrive, without their older history.
+
+    ``prior``: dim_user before the new days. ``with_new``: ``user_aggregates`` of the new days' events
+    plus ``context``; ``context``: ``user_aggregates`` of the older events that share a session or an
+    order with a new event (the halves of midnight-crossing sessions). Counts are prior + with_new −
+    context: distinct sessions, orders and days of the new events that the prior row already holds are
+    in ``context`` too, so nothing is counted twice. Bounds are the min/max of prior and with_new; the
+    first-touch fields come from whichever side has the earlier first event (the full build breaks a
+    tie of equal timestamps by event_key, which dim_user does not keep: on a tie the prior side wins).
+    """
+    p = _aggregates_of_rows(prior).alias("p")
+    w = with_new.alias("w")
+    c = context.alias("c")
+    joined = w.join(p, "user_pseudo_id", "left").join(c, "user_pseudo_id", "left")
+    w_first = F.col("p.first_us").isNull() | (F.col("w.first_us") < F.col("p.first_us"))
+
+    def count(name: str) -> Column:
+        total = (
+            F.col(f"w.{name}")
+            + F.coalesce(F.col(f"p.{name}"), F.lit(0))
+            - F.coalesce(F.col(f"c.{name}"), F.lit(0))
+        )
+        return (total.cast(MONEY) if name == "purchase_revenue_in_usd" else total.cast("long")).alias(name)
+
+    merged = joined.select(
+        F.col("user_pseudo_id"),
+        F.when(w_first, F.col("w.first")).otherwise(F.col("p.first")).alias("first"),
+        F.least(F.col("w.first_us"), F.col("p.first_us")).alias("first_us"),
+        F.greatest(F.col("w.last_us"), F.col("p.last_us")).alias("last_us"),
+        F.least(F.col("w.first_seen_date"), F.col("p.first_seen_date")).alias("first_seen_date"),
+        F.greatest(F.col("w.last_seen_date"), F.col("p.last_seen_date")).alias("last_seen_date"),
+        F.least(F.col("w.first_visit_date"), F.col("p.first_visit_date")).alias("first_visit_date"),
+        *[count(n) for n in _COUNTS],
+    )
+    return user_rows(merged)
