@@ -212,22 +212,32 @@ def step_medians(runs: list[dict[str, float]]) -> dict[str, float]:
     return {k: round(statistics.median(r.get(k, 0.0) for r in runs), 1) for k in (runs[0] if runs else {})}
 
 
-def bench_day(settings: Settings, runs: int, scale: float) -> dict[str, Any]:
-    """One new day through bronze+silver (and every later layer), with 7 trailing days already published."""
+def _days_after(
+    settings: Settings, tag: str, base_days: int, runs: int, scale: float
+) -> tuple[list[float], list[int], list[dict[str, float]]]:
+    """Publish ``base_days`` days (one CLI range load) on a throw-away branch, then measure ``runs`` new
+    days after them one by one with ``ingest_day``: (seconds, rows, seconds per step) per day."""
     from ga4lake.lake import load
 
-    src = sample_dir(7 + runs, scale)
-    lake = fresh_branch(settings, "day")
+    src = sample_dir(base_days + runs, scale)
+    last = date(2020, 11, 1) + timedelta(days=base_days - 1)
+    lake = fresh_branch(settings, tag)
     times, rows, steps = [], [], []
     try:
-        load.ingest(lake, str(src), end=date(2020, 11, 7), progress=lambda _m: None)
-        for i in range(runs):
-            seconds, n, per_step = ingest_day(lake, src, date(2020, 11, 8) + timedelta(days=i))
+        load.ingest(lake, str(src), end=last, progress=lambda _m: None)
+        for k in range(runs):
+            seconds, n, per_step = ingest_day(lake, src, last + timedelta(days=k + 1))
             times.append(seconds)
             rows.append(n)
             steps.append(per_step)
     finally:
         drop_branch(lake)
+    return times, rows, steps
+
+
+def bench_day(settings: Settings, runs: int, scale: float) -> dict[str, Any]:
+    """One new day through bronze+silver (and every later layer), with 7 trailing days already published."""
+    times, rows, steps = _days_after(settings, "day", 7, runs, scale)
     return {
         "seconds": summary(times),
         "rows_per_day": int(statistics.median(rows)),
@@ -352,20 +362,7 @@ def bench_backfill(settings: Settings, runs: int, scale: float, days: int = 92) 
 def bench_late(settings: Settings, runs: int, scale: float, days: int = 92) -> dict[str, Any]:
     """Incremental cost: new days 93.. after the sample's 92 days are published (one CLI range load),
     each measured like section `day` (whose day 8 is the reference of the ratio)."""
-    from ga4lake.lake import load
-
-    src = sample_dir(days + runs, scale)
-    last = date(2020, 11, 1) + timedelta(days=days - 1)
-    lake = fresh_branch(settings, "late")
-    times, steps = [], []
-    try:
-        load.ingest(lake, str(src), end=last, progress=lambda _m: None)
-        for k in range(runs):
-            seconds, _n, per_step = ingest_day(lake, src, last + timedelta(days=k + 1))
-            times.append(seconds)
-            steps.append(per_step)
-    finally:
-        drop_branch(lake)
+    times, _rows, steps = _days_after(settings, "late", days, runs, scale)
     return {"seconds": summary(times), "days": days, "scale": scale, "steps_median": step_medians(steps)}
 
 
