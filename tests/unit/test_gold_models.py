@@ -436,7 +436,8 @@ def test_dim_traffic_source_last_non_direct_inherits_within_lookback(gold):
         "last_non_direct_default_channel_group",
     )
     a1, c1 = session_key("a.1", 1001), session_key("c.3", 3001)
-    assert by_key(ts, "session_key", *cols) == {  # Gina's start-only session is absent (dbt-ga4 §4.1)
+    # Gina's start-only session is absent (docs/semantics.md#session-traffic-source)
+    assert by_key(ts, "session_key", *cols) == {
         a1: ("google", "cpc", "Paid Search", False, a1, "google", "cpc", "(cpc)", "Paid Search"),
         session_key("a.1", 1002): (
             "(direct)",

@@ -41,7 +41,8 @@ _ECOMMERCE = (
     " transaction_id: string>"
 )
 
-#: The sample's published DDL (ga4-export-facts.md §3a) in Arrow notation; repeated -> list<element: ...>.
+#: The sample's published DDL (docs/ga4-export.md#schema-of-the-sample) in Arrow notation;
+#: repeated -> list<element: ...>.
 DECLARED: dict[str, str] = {
     "event_date": "string",
     "event_timestamp": "int64",

@@ -1,4 +1,4 @@
-"""Statistical shape of a reduced-scale run against the public sample's figures (ga4-export-facts.md).
+"""Statistical shape of a reduced-scale run against the public sample's figures (docs/ga4-export.md).
 
 Scale 0.1 over the sample's 92 days (~430 k events, ~3 s). Counts are compared after dividing by
 the scale; bands are ±10 % relative unless a figure is too rare at this scale to be that precise.

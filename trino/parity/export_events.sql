@@ -1,12 +1,14 @@
--- dbt-ga4 stg_ga4__events (dbt-ga4-semantics §2-3) *before* its de-duplication, written independently
--- of the Spark gold code: the lake's raw export rows (bronze.events) whose export shard date is in
--- [{start}, {end}] (dbt-ga4 filters on the table suffix the same way), with dbt-ga4's cleaned event
--- name, keys (§3.1), click-id exclusion (§3.4) and gclid rule (§3.2). parity.py prepends it to every
--- query in reference/ as the relation `export_events`.
+-- dbt-ga4 stg_ga4__events (docs/semantics.md#event-cleaning) *before* its de-duplication, written
+-- independently of the Spark gold code: the lake's raw export rows (bronze.events) whose export shard
+-- date is in [{start}, {end}] (dbt-ga4 filters on the table suffix the same way), with dbt-ga4's
+-- cleaned event name, keys (docs/semantics.md#keys), click-id exclusion (docs/semantics.md#url-cleaning)
+-- and gclid rule (docs/semantics.md#gclid-rule). parity.py prepends it to every query in reference/
+-- as the relation `export_events`.
 --
 -- Why duplicates are still here: dbt-ga4 keeps one row per group of (event_date_dt, stream_id,
--- user_pseudo_id, session_id, event_name, event_timestamp, event_params sorted by key) (§2.3). Every
--- column below is one of those or a function of them, so a duplicate agrees with its survivor on all
+-- user_pseudo_id, session_id, event_name, event_timestamp, event_params sorted by key)
+-- (docs/semantics.md#de-duplication). Every column below is one of those or a function of them, so a
+-- duplicate agrees with its survivor on all
 -- of them. Removing duplicates therefore changes only counts of *rows*; every count of distinct keys
 -- or key tuples, and every first-by-timestamp choice, is the same with or without them. Only
 -- reference/stg_ga4__events.sql counts rows, and it de-duplicates exactly; all other references read
@@ -52,11 +54,11 @@ SELECT
         AS session_partition_key,
     -- dbt-ga4 var query_parameter_exclusions set to ga4lake's click-id list
     -- (ga4lake.gold.models.common.QUERY_PARAMETER_EXCLUSIONS): one delimiter plus name=value is removed
-    -- per occurrence (§3.4)
+    -- per occurrence (docs/semantics.md#url-cleaning)
     regexp_replace(
         original_page_location, '[&#?|](?:gclid|gclsrc|dclid|gbraid|wbraid|fbclid|msclkid|_gl)=[^?&#]*', ''
     ) AS page_location,
-    -- detect_gclid (§3.2), on the original URL
+    -- detect_gclid (docs/semantics.md#gclid-rule), on the original URL
     IF(has_gclid AND source_param IS NULL, 'google', source_param) AS event_source,
     IF(has_gclid AND (medium_param IS NULL OR medium_param = 'organic'), 'cpc', medium_param) AS event_medium,
     IF(

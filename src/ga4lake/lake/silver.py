@@ -1,7 +1,7 @@
 """Silver: one row per de-duplicated, contract-checked event, with dbt-ga4 keys and typed columns.
 
 Pure DataFrame -> DataFrame functions (no catalogs, no I/O). Semantics follow dbt-ga4's
-``base_ga4__events`` / ``stg_ga4__events`` (docs: dbt-ga4-semantics.md §2–3):
+``base_ga4__events`` / ``stg_ga4__events`` (docs/semantics.md#keys, docs/semantics.md#de-duplication):
 
 * keys: ``client_key = b64md5(user_pseudo_id ‖ stream_id)``, ``session_key = b64md5(client_key ‖ session_id)``,
   ``session_partition_key = session_key ‖ event_date``, ``event_key = b64md5(concat_skip_nulls(...))``;
@@ -115,7 +115,7 @@ def fingerprint(*cols: Column) -> Column:
     """A 96-bit fingerprint of values (two independent native hashes plus NULL markers).
 
     Stands in for the JSON text of event_params in keys: BigQuery's exact JSON cannot be reproduced
-    anyway (only uniqueness matters, dbt-ga4-semantics §3.1), and serialising nested params to JSON
+    anyway (only uniqueness matters, docs/semantics.md#keys), and serialising nested params to JSON
     for every event is the single most expensive step of silver."""
     nulls = F.concat_ws("", *[F.when(c.isNull(), F.lit("n")).otherwise(F.lit("v")) for c in cols])
     return F.concat_ws(":", F.xxhash64(*cols).cast("string"), F.hash(*cols).cast("string"), nulls)

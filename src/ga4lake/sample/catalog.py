@@ -1,7 +1,7 @@
 """Reference data the generator samples from: store pages, products, geography, devices, sources.
 
 Values mimic the Google Merchandise Store sample (placeholders such as ``<Other>``,
-``(data deleted)`` and ``(not set)`` included); shares come from ga4-export-facts.md.
+``(data deleted)`` and ``(not set)`` included); shares come from docs/ga4-export.md.
 Everything here is small, static and built once per process.
 """
 
@@ -227,9 +227,9 @@ SHIPPING_TIERS: tuple[str, ...] = ("FedEx Ground", "UPS Ground", "FedEx 2Day", "
 COUPONS: tuple[str, ...] = ("HOLIDAY20", "FREESHIP", "GOOGLE10")
 
 # --- traffic sources -------------------------------------------------------------------------------
-# (source, medium, traffic_source.name, session share, conversion multiplier) from facts §1
-# "Traffic source": the multiplier is orders/sessions relative to the average, so revenue by
-# source keeps the sample's ranking ((data deleted) and self-referral convert best).
+# (source, medium, traffic_source.name, session share, conversion multiplier) from
+# docs/ga4-export.md#traffic-sources: the multiplier is orders/sessions relative to the average, so
+# revenue by source keeps the sample's ranking ((data deleted) and self-referral convert best).
 SOURCES: tuple[tuple[str, str, str, float, float], ...] = (
     ("google", "organic", "(organic)", 0.3129, 0.83),
     ("(direct)", "(none)", "(direct)", 0.2317, 0.94),

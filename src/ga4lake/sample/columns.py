@@ -67,7 +67,8 @@ def _codes(names: str) -> np.ndarray:
     return np.array([EV[n] for n in names.split()])
 
 
-# Event types that report engagement_time_msec (page_view only from 2020-12-28, see facts §2.6).
+# Event types that report engagement_time_msec (page_view only from 2020-12-28, see
+# docs/ga4-export.md#engagement-time-on-page-views).
 _ENGAGEMENT_CODES = _codes(
     "user_engagement scroll view_item view_promotion select_promotion select_item view_item_list"
     " view_search_results add_to_cart begin_checkout add_shipping_info add_payment_info purchase click"
@@ -323,7 +324,8 @@ def _event_params(
     put("term:s", with_src & searchy & (rng.random(n) < 0.7), base["not_provided"])
     put("percent_scrolled:i", is_["scroll"], 90)
     first_pv = is_["page_view"] & (f.pg_rank[pg] == 0)
-    doubled = is_["page_view"] & (f.pg_rank[pg] == 1) & (rng.random(n) < 0.005)  # facts §2.3
+    # occasionally doubled entrances: docs/ga4-export.md#duplicates-and-repeated-events
+    doubled = is_["page_view"] & (f.pg_rank[pg] == 1) & (rng.random(n) < 0.005)
     put("entrances:i", (first_pv & (rng.random(n) < 0.92)) | doubled, 1)
     gclid = f.gclid[ls]
     put("gclid:s", (gclid >= 0) & ~auto, gclid)

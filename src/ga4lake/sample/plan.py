@@ -26,7 +26,7 @@ from .timeline import US_PER_S, day_bounds, day_start_us, daynum, expected_event
 
 MIN_US = 60 * US_PER_S
 
-# --- calibration (scale 1 targets from ga4-export-facts.md; measured figures in docs/sample.md) ------
+# --- calibration (scale 1 targets from docs/ga4-export.md; measured figures in docs/sample.md) -------
 EVENTS_PER_SESSION = 11.93  # 4,295,584 events / 360,129 sessions
 P_RETURN = 0.17  # share of new users with at least one more session (before window truncation)
 EXTRA_MEAN = 2.2  # mean number of extra sessions of a returning user

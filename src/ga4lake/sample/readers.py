@@ -25,7 +25,7 @@ from .writers import json_type
 
 #: Columns without which a file is not a GA4 event export.
 CORE_COLUMNS = ("event_date", "event_timestamp", "event_name")
-#: Fields whose type differs between the sample and current exports (ga4-export-facts.md §3b): a
+#: Fields whose type differs between the sample and current exports (docs/ga4-export.md#type-differences): a
 #: value that does not fit the sample's type keeps the file's type instead of failing the read.
 LENIENT_FIELDS = frozenset(
     {

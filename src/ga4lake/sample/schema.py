@@ -6,7 +6,7 @@ oddities: ``stream_id`` INT64, ``privacy_info.*_storage`` INT64, an all-INT64
 are Arrow lists whose child is named ``element``: that is what a Parquet round trip yields,
 so the declared schema, the written files and the readers all agree byte for byte.
 
-``DRIFT_SCHEMA`` adds the fields that newer exports carry (see ga4-export-facts.md §3b);
+``DRIFT_SCHEMA`` adds the fields that newer exports carry (see docs/ga4-export.md#current-export-schema);
 ``schema_for_stage`` gives the intermediate step used by ``--drift``.
 """
 

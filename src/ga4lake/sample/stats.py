@@ -56,7 +56,7 @@ def slim(table: pa.Table) -> pa.Table:
 
 
 def summarize(slims: Iterable[pa.Table]) -> dict[str, Any]:
-    """Headline figures of the export, comparable with ga4-export-facts.md."""
+    """Headline figures of the export, comparable with docs/ga4-export.md#headline-figures."""
     t = pa.concat_tables(list(slims)).combine_chunks()
     n = t.num_rows
     name = t.column("name").to_numpy(zero_copy_only=False).astype(str)

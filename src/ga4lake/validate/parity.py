@@ -1,6 +1,6 @@
 """Row-count parity of the PostgreSQL gold tables against dbt-ga4's logic, computed by Trino from the lake.
 
-dbt-ga4 only runs on BigQuery, so the reference is its logic (``dbt-ga4-semantics.md`` §11) written as
+dbt-ga4 only runs on BigQuery, so the reference is its logic (docs/semantics.md#row-count-parity) written as
 Trino SQL over the lake's raw export rows (``trino/parity/``) — an independent second implementation
 in a different engine. For each model one federated Trino query puts the reference count (catalog
 ``iceberg``, the lake branch gold was synced from) next to the gold table's count in PostgreSQL

@@ -1,4 +1,5 @@
--- ga4lake rule built on dbt-ga4 stg_ga4__sessions_traffic_sources (§4.1): each session's source /
+-- ga4lake rule built on dbt-ga4 stg_ga4__sessions_traffic_sources (docs/semantics.md#session-traffic-source):
+-- each session's source /
 -- medium / campaign come from its first event (by event_timestamp) that is not session_start or
 -- first_visit and has a source other than '(direct)' (gclid rule applied); no such event = (direct) /
 -- (none) / (none); a NULL medium or campaign of the chosen event = '(none)'. Rows = distinct

@@ -1,4 +1,5 @@
--- dbt-ga4 base_ga4__events / stg_ga4__events: export rows after the 7-column de-duplication (§2.3, §11).
+-- dbt-ga4 base_ga4__events / stg_ga4__events: export rows after the 7-column de-duplication
+-- (docs/semantics.md#de-duplication, docs/semantics.md#row-count-parity).
 -- Exact without holding 4.3 M rows in one hash table: a 64-bit hash of the six scalar group columns
 -- finds the candidate groups (every real duplicate group is among them; a collision only adds
 -- candidates), and only the candidates are compared on all seven columns, event_params sorted by key.

@@ -1,4 +1,4 @@
-"""Default channel grouping (dbt-ga4 §3.5) and a source -> category mapping.
+"""Default channel grouping (docs/semantics.md#default-channel-grouping) and a source -> category mapping.
 
 The mapping below is written for ga4lake from common knowledge of the big search engines, social
 networks, video sites and shopping sites; it is deliberately **partial** (195 sources, where

@@ -1,8 +1,7 @@
 """Shared pieces of the gold models: constants, URL rules, the gclid rule, safe arithmetic, date windows.
 
 Everything here is a pure Column/DataFrame expression over silver's columns (``ga4lake.lake.silver``);
-the semantics follow dbt-ga4 (``/work/shared/docs/dbt-ga4-semantics.md`` §3) unless a docstring says
-otherwise.
+the rules and where they differ from dbt-ga4 are in ``docs/semantics.md`` (cited by heading anchor).
 """
 
 from __future__ import annotations
@@ -15,10 +14,11 @@ from pyspark.sql import functions as F
 
 from ga4lake.lake.silver import b64md5
 
-#: Events dbt-ga4 leaves out of session attribution and session dimensions (§4.1, §4.4).
+#: Events dbt-ga4 leaves out of session attribution and session dimensions
+#: (docs/semantics.md#session-start-and-first-visit).
 START_EVENTS = ("session_start", "first_visit")
 
-#: dbt-ga4 ``session_attribution_lookback_window_days`` default (§4.3).
+#: dbt-ga4 ``session_attribution_lookback_window_days`` default (docs/semantics.md#last-non-direct-look-back).
 LOOKBACK_DAYS = 30
 
 #: Retention is measured for day_n = 0 … RETENTION_DAYS after the first visit.
@@ -80,7 +80,8 @@ def ratio(numerator: Column, denominator: Column) -> Column:
 
 
 def exclude_query_parameters(url: Column, names: tuple[str, ...] = QUERY_PARAMETER_EXCLUSIONS) -> Column:
-    """dbt-ga4 §3.4: delete each ``<delim>name=value`` (delim one of ``& # ? |``, value up to ``? & #``)."""
+    """Delete each ``<delim>name=value`` (delim one of ``& # ? |``, value up to ``? & #``);
+    docs/semantics.md#url-cleaning."""
     if not names:
         return url
     alternatives = "|".join(re.escape(n) for n in names)
@@ -88,12 +89,13 @@ def exclude_query_parameters(url: Column, names: tuple[str, ...] = QUERY_PARAMET
 
 
 def page_path(original_url: Column) -> Column:
-    """dbt-ga4 §3.4 page_path from the *original* URL (with its backtracking quirk on host-only URLs)."""
+    """page_path from the *original* URL, with dbt-ga4's backtracking quirk on host-only URLs
+    (docs/semantics.md#url-cleaning)."""
     return F.nullif(F.regexp_extract(original_url, r"//[^/]+([^?#]+)", 1), F.lit(""))
 
 
 def page_hostname(url: Column) -> Column:
-    """dbt-ga4 §3.4: strip http(s):// and www., keep up to the first ``/`` or ``:``."""
+    """docs/semantics.md#url-cleaning: strip http(s):// and www., keep up to the first ``/`` or ``:``."""
     return F.nullif(F.regexp_extract(url, r"^(?:https?://)?(?:www\.)?(.+?)(?:[/:]|$)", 1), F.lit(""))
 
 
@@ -103,7 +105,8 @@ def page_id(cleaned_url: Column) -> Column:
 
 
 def gclid_fixed(original_url: Column) -> tuple[Column, Column, Column]:
-    """dbt-ga4 §3.2 "detect_gclid": a ``gclid`` in the URL makes NULL/organic traffic google / cpc."""
+    """dbt-ga4 "detect_gclid" (docs/semantics.md#gclid-rule): a ``gclid`` in the URL makes NULL/organic
+    traffic google / cpc."""
     has = F.coalesce(original_url.contains("gclid"), F.lit(False))
     src, med, camp = F.col("event_source"), F.col("event_medium"), F.col("event_campaign")
     source = F.when(has & src.isNull(), F.lit("google")).otherwise(src)

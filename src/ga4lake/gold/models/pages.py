@@ -50,7 +50,7 @@ def agg_page_daily(prepared: DataFrame) -> DataFrame:
 
     Engagement follows dbt-ga4's crediting (a page_view's engagement_time_msec belongs to the page it
     was referred from, any other event's to its own page) but is summed per *date*, so a day's rows
-    depend on that day's events only (dbt-ga4 sums per session across dates, §5.3).
+    depend on that day's events only (dbt-ga4 sums per session across dates, docs/semantics.md#pages).
     """
     keys = ["event_date", "page_id", "stream_id"]
     views = (

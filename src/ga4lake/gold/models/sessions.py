@@ -37,7 +37,8 @@ _ATTRIBUTION_FIELDS = ("event_source", "event_medium", "event_campaign", "event_
 
 def attribution_event() -> Column:
     """Aggregate: source/medium/campaign/term/content of the group's first non-direct event that is not
-    session_start/first_visit (dbt-ga4 §4.1), NULL when there is none. Ties broken by event_key."""
+    session_start/first_visit (docs/semantics.md#session-traffic-source), NULL when there is none. Ties
+    broken by event_key."""
     eligible = (
         ~F.col("is_start_event")
         & F.col("event_source").isNotNull()
