@@ -13,7 +13,9 @@ import statistics
 import sys
 from pathlib import Path
 
-from ga4lake.config import load_settings
+from ga4lake.config import REPO_ROOT, load_settings
+
+DOCS_SCREENSHOT = REPO_ROOT / "docs" / "images" / "dashboard.png"  # shown in docs/superset.md
 
 
 class DashboardError(RuntimeError):
@@ -86,18 +88,29 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    import shutil
+
     from ga4lake.dashboard import browser
 
-    run = browser.check(_require_superset(), Path(args.screenshot) if args.screenshot else None)
+    run, differences = browser.check(_require_superset(), Path(args.screenshot) if args.screenshot else None)
     print(browser.summary(run))
     problems = run.problems()
     for p in problems:
         print(f"FAILED chart {p}", file=sys.stderr)
+    for d in differences:
+        print(f"DIFFERS from gold: {d}", file=sys.stderr)
     print(
-        f"{len(run.charts)} charts rendered in {run.seconds:.2f}s; screenshot {run.screenshot}",
+        f"{len(run.charts)} charts drawn in {run.seconds:.2f}s; "
+        f"{'page data equals gold' if not differences else f'{len(differences)} differences from gold'}; "
+        f"screenshot {run.screenshot}",
         file=sys.stderr,
     )
-    return 1 if problems or not run.charts else 0
+    failed = bool(problems or differences or not run.charts)
+    if args.docs and run.screenshot is not None and not failed:
+        DOCS_SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(run.screenshot, DOCS_SCREENSHOT)
+        print(f"copied to {DOCS_SCREENSHOT.relative_to(REPO_ROOT)}", file=sys.stderr)
+    return 1 if failed else 0
 
 
 def cmd_timing(args: argparse.Namespace) -> int:
@@ -107,7 +120,10 @@ def cmd_timing(args: argparse.Namespace) -> int:
     runs = browser.timing(_require_superset(), args.runs)
     seconds = [r.seconds for r in runs]
     for i, r in enumerate(runs, 1):
-        print(f"run {i}: {r.seconds:.2f}s to {len(r.charts)} charts rendered ({r.requests} data requests)")
+        last = max(r.charts, key=lambda c: c.finished_ms or 0).name
+        print(
+            f"run {i}: {r.seconds:.2f}s to {len(r.charts)} charts drawn, the last {last!r} ({r.requests} data requests)"
+        )
     print(
         f"dashboard render: median {statistics.median(seconds):.2f}s, min {min(seconds):.2f}s, "
         f"max {max(seconds):.2f}s over {len(seconds)} runs (target < 5 s; "
@@ -147,10 +163,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.set_defaults(func=_clean_errors(cmd_refresh))
     i = dsub.add_parser("import", help="import superset/bundle into the running Superset (idempotent)")
     i.set_defaults(func=_clean_errors(cmd_import))
-    c = dsub.add_parser("check", help="open the dashboard in headless chromium; fail on any chart error")
+    c = dsub.add_parser(
+        "check",
+        help="open the dashboard in headless chromium; fail on a chart error or a value that differs from gold",
+    )
     c.add_argument("--screenshot", help="PNG path (default build/dashboard.png)")
+    c.add_argument(
+        "--docs",
+        action="store_true",
+        help=f"when the check passes, refresh {DOCS_SCREENSHOT.relative_to(REPO_ROOT)}",
+    )
     c.set_defaults(func=_clean_errors(cmd_check))
-    t = dsub.add_parser("timing", help="seconds from opening the dashboard to every chart rendered")
+    t = dsub.add_parser("timing", help="seconds from opening the dashboard to every chart drawn to the end")
     t.add_argument("--runs", type=int, default=3)
     t.set_defaults(func=_clean_errors(cmd_timing))
     v = dsub.add_parser("video", help="record a short walkthrough (default build/dashboard-walkthrough.webm)")
