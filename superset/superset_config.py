@@ -39,3 +39,30 @@ class _NoEventLogger(AbstractEventLogger):
 
 
 EVENT_LOGGER = _NoEventLogger()
+
+# --- charts appear finished, not animated; funnel labels readable -----------------------------------------
+# ECharts animates every chart in (lines grow from the left over a second or more; longer while the
+# two cores are busy with the other charts), so a person, a screenshot or the render timing met
+# half-drawn lines (issue #21). A dashboard read every morning gains nothing from the animation:
+# charts are drawn once, finished. The funnel plugin sets `animation: true` on its series, which
+# outranks the option-wide switch, hence the per-chart-type override (merged into every series).
+# Funnels: the plugin centres each stage and its label and draws dark text with a white outline,
+# which blurs on a coloured stage and crosses the thin late stages; aligned left, every label starts
+# on the same line, inside its stage (dark on the light stage colours of the dashboard's
+# label_colors) or on the white beside a thin one.
+from superset.config import THEME_DARK, THEME_DEFAULT  # noqa: E402  (defined before this file is read)
+
+_CHART_OVERRIDES = {
+    "echartsOptionsOverrides": {"animation": False},
+    "echartsOptionsOverridesByChartType": {
+        "funnel": {
+            "series": {
+                "animation": False,
+                "funnelAlign": "left",
+                "label": {"position": "insideLeft", "textBorderWidth": 0},
+            }
+        }
+    },
+}
+THEME_DEFAULT = {**THEME_DEFAULT, **_CHART_OVERRIDES}
+THEME_DARK = {**THEME_DARK, **_CHART_OVERRIDES} if THEME_DARK else THEME_DARK

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import re
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 import yaml
 
 from ga4lake.config import REPO_ROOT
+from ga4lake.dashboard import values
 
 BUNDLE = REPO_ROOT / "superset" / "bundle"
 MODELS = REPO_ROOT / "dbt" / "models" / "insights"
@@ -74,6 +76,7 @@ def test_dashboard_places_every_chart_once_and_nothing_else(bundle):
 def test_the_issue_asks_for_these_charts(bundle):
     viz = sorted(c["viz_type"] for c in bundle["charts"].values())
     assert viz.count("big_number_total") == 4  # sessions, users, conversion rate, revenue
+    assert viz.count("funnel") == 2  # closed and open
     assert {"funnel", "heatmap_v2", "table", "echarts_timeseries_line", "echarts_timeseries_bar"} <= set(viz)
     kpis = {c["params"]["metric"] for c in bundle["charts"].values() if c["viz_type"] == "big_number_total"}
     assert kpis == {"sessions", "users", "conversion_rate", "revenue"}
@@ -134,3 +137,84 @@ def test_bundle_contents_fill_in_connection_schema_and_password(bootstrap):
     schemas = {yaml.safe_load(v)["schema"] for k, v in contents.items() if k.startswith("datasets/")}
     assert schemas == {"itest_insights"}
     assert "metadata.yaml" in contents and all(not Path(k).is_absolute() for k in contents)
+
+
+def _charts_by_viz(bundle, viz: str) -> dict[str, dict]:
+    return {c["slice_name"]: c for c in bundle["charts"].values() if c["viz_type"] == viz}
+
+
+def test_closed_and_open_funnel_list_the_stages_in_funnel_order(bundle):
+    funnels = _charts_by_viz(bundle, "funnel")
+    assert {c["params"]["metric"] for c in funnels.values()} == {"closed_sessions", "open_sessions"}
+    for name, chart in funnels.items():
+        p = chart["params"]
+        # by stage_order, not by value (equal counts would swap, and percentages follow the row order)
+        assert not p["sort_by_metric"] and p["sort"] == "none", name
+        ((order, ascending),) = [json.loads(o) for o in p["order_by_cols"]]
+        assert order["sqlExpression"] == "MIN(stage_order)" and ascending is True, name
+        assert p["percent_calculation_type"] in {"total", "prev_step", "first_step"}, name  # 6.1's values
+    assert funnels[values.FUNNEL_CLOSED]["params"]["percent_calculation_type"] == "prev_step"
+    assert funnels[values.FUNNEL_OPEN]["params"]["percent_calculation_type"] == "first_step"
+
+
+def _luminance(color: tuple[float, float, float]) -> float:
+    linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in color]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def test_every_stage_has_its_own_colour_and_the_funnel_labels_are_readable_on_it(bundle):
+    (dash,) = bundle["dashboards"].values()
+    stages = re.findall(r"\(\d, '(\w+)',", (MODELS / "funnel_segments_daily.sql").read_text())
+    colors = dash["metadata"]["label_colors"]
+    assert list(colors) == stages and len(set(colors.values())) == len(stages) == 8
+    for stage, hex_color in colors.items():
+        fill = tuple(int(hex_color[i : i + 2], 16) / 255 for i in (1, 3, 5))
+        # the funnel's label text is Superset's colorText, rgba(0, 0, 0, 0.88), drawn over the fill
+        text = tuple(0.12 * c for c in fill)
+        contrast = (_luminance(fill) + 0.05) / (_luminance(text) + 0.05)
+        assert contrast >= 4.5, f"{stage}: contrast {contrast:.2f} below WCAG AA"
+
+
+def test_the_browser_checks_know_the_bundles_filters_and_chart_names(bundle):
+    from ga4lake.dashboard import filters
+
+    (dash,) = bundle["dashboards"].values()
+    config = {f["id"]: f for f in dash["metadata"]["native_filter_configuration"]}
+    assert config[filters.DATE_FILTER]["filterType"] == "filter_time"
+    for filter_id, column in filters.SEGMENT_FILTERS.items():
+        assert config[filter_id]["targets"][0]["column"]["name"] == column
+    names = {c["slice_name"] for c in bundle["charts"].values()}
+    checked = {v for k, v in vars(values).items() if k.isupper() and isinstance(v, str) and v in names}
+    assert len(checked) == len(names) - 1  # every chart but the traffic-source table (200 rows, paged)
+
+
+def test_superset_config_draws_charts_without_animation_and_plain_funnel_labels(monkeypatch):
+    """superset_config.py extends Superset's own themes (a stand-in superset.config here)."""
+    import sys
+    import types
+
+    config = types.ModuleType("superset.config")
+    config.THEME_DEFAULT = {"token": {"colorPrimary": "#2893B3"}, "algorithm": "default"}
+    config.THEME_DARK = {"token": {"colorPrimary": "#2893B3"}, "algorithm": "dark"}
+    log = types.ModuleType("superset.utils.log")
+    log.AbstractEventLogger = object
+    for name, module in {
+        "superset": types.ModuleType("superset"),
+        "superset.config": config,
+        "superset.utils": types.ModuleType("superset.utils"),
+        "superset.utils.log": log,
+    }.items():
+        monkeypatch.setitem(sys.modules, name, module)
+    monkeypatch.setenv("SUPERSET_SECRET_KEY", "k" * 40)
+    monkeypatch.setenv("GA4LAKE_SUPERSET_METADATA_URI", "postgresql://x")
+    namespace: dict = {}
+    exec(
+        compile((REPO_ROOT / "superset" / "superset_config.py").read_text(), "superset_config.py", "exec"),
+        namespace,
+    )
+    for theme in (namespace["THEME_DEFAULT"], namespace["THEME_DARK"]):
+        assert theme["echartsOptionsOverrides"]["animation"] is False
+        funnel = theme["echartsOptionsOverridesByChartType"]["funnel"]["series"]  # merged into each series
+        assert funnel["animation"] is False  # the plugin's own series-level `animation: true` outranks
+        assert funnel["label"] == {"position": "insideLeft", "textBorderWidth": 0}  # no blurring outline
+    assert namespace["THEME_DEFAULT"]["token"] == config.THEME_DEFAULT["token"]  # Superset's own tokens kept
