@@ -52,9 +52,11 @@ _DRAW_CLOCK_JS = """
 })();
 """
 
-# one state per chart holder on the page (data-test attributes are Superset's own e2e hooks)
+# one state per chart holder on the page (data-test attributes are Superset's own e2e hooks); the
+# text only when asked for: innerText makes the browser lay the page out, which the every-frame checks
+# must not do while the page renders
 _CHART_STATES_JS = """
-() => [...document.querySelectorAll('[data-test="chart-grid-component"]')].map(c => {
+(withText) => [...document.querySelectorAll('[data-test="chart-grid-component"]')].map(c => {
   const slice = c.querySelector('[data-test="slice-container"]');
   const alert = c.querySelector('[role="alert"], .ant-alert-error, .error-alert, [data-test="error-tooltip"]');
   const canvases = slice ? [...slice.querySelectorAll('canvas')] : [];
@@ -68,7 +70,7 @@ _CHART_STATES_JS = """
     empty: !!c.querySelector('.ant-empty, [data-test="empty-state"]'),
     error: alert ? (alert.innerText || 'error').slice(0, 300) : null,
     rendered: !!(slice && slice.querySelector('canvas, svg, table, .header-line')),
-    text: slice ? slice.innerText.slice(0, 300) : '',
+    text: withText && slice ? slice.innerText.slice(0, 300) : '',
     canvases: canvases.length,
     drawn_at: drawn.length ? Math.max(...drawn) : null,
     done_at: (window.__ga4lakeDoneAt || {})[id] ?? null,
@@ -80,7 +82,8 @@ _DONE_JS = "s => !s.loading && (s.rendered || s.error || s.empty)"
 # done, and every canvas drawn and then left alone for SETTLE_MS (charts without a canvas: done)
 _FINISHED_JS = f"s => ({_DONE_JS})(s) && (s.canvases === 0 || s.error || (s.idle_ms ?? -1) >= {SETTLE_MS})"
 _ALL_FINISHED_JS = (
-    f"() => {{ const all = ({_CHART_STATES_JS})(); return all.length > 0 && all.every({_FINISHED_JS}); }}"
+    f"() => {{ const all = ({_CHART_STATES_JS})(false); "
+    f"return all.length > 0 && all.every({_FINISHED_JS}); }}"
 )
 _RENDER_CLOCK_JS = f"""
 if (location.pathname.includes('/dashboard/')) {{
@@ -88,7 +91,7 @@ if (location.pathname.includes('/dashboard/')) {{
   const states = {_CHART_STATES_JS};
   const done = {_DONE_JS};
   const tick = () => {{
-    const all = states();
+    const all = states(false);
     for (const s of all)
       if (!(s.id in window.__ga4lakeDoneAt) && done(s)) window.__ga4lakeDoneAt[s.id] = performance.now();
     if (!all.length || Object.keys(window.__ga4lakeDoneAt).length < all.length) requestAnimationFrame(tick);
@@ -279,7 +282,7 @@ def login(context: Any, settings: Settings, slow_ms: int = 0, page: Any = None) 
 
 
 def chart_states(page: Any, answers: _DataAnswers) -> list[ChartState]:
-    states = [ChartState(**s) for s in page.evaluate(_CHART_STATES_JS)]
+    states = [ChartState(**s) for s in page.evaluate(_CHART_STATES_JS, True)]
     for s in states:
         s.rows = answers.rows.get(s.id)
         s.records = answers.records.get(s.id)
