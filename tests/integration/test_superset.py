@@ -60,7 +60,7 @@ def test_metadata_in_the_stacks_postgres_with_one_dashboard(ss):
     (dash,) = snap["dashboards"]
     assert dash[3] == "GA4 e-commerce"
     assert len(snap["slices"]) == 12 and len(snap["dashboard_slices"]) == 12
-    assert len(snap["tables"]) == 3 and {t[3] for t in snap["tables"]} == {"insights"}
+    assert len(snap["tables"]) == 4 and {t[3] for t in snap["tables"]} == {"insights"}
     (db,) = snap["dbs"]
     assert "ga4lake_reader" in db[3] and "ga4lake-reader" not in db[3]  # password stored encrypted, apart
 

@@ -93,9 +93,15 @@ def test_native_filters_date_device_country_channel_on_columns_every_dataset_has
     assert [f["name"] for f in filters] == ["Date range", "Device", "Country", "Channel"]
     assert filters[0]["filterType"] == "filter_time"
     assert [f["targets"][0]["column"]["name"] for f in filters[1:]] == list(SEGMENT_COLUMNS)
+    charted = {c["dataset_uuid"] for c in bundle["charts"].values()}
     for ds in bundle["datasets"].values():  # so each filter applies to every chart, not just some
         names = {c["column_name"] for c in ds["columns"]}
-        assert set(SEGMENT_COLUMNS) <= names and ds["main_dttm_col"] in names
+        assert set(SEGMENT_COLUMNS) <= names
+        assert ds["main_dttm_col"] in names or ds["uuid"] not in charted  # the date range reaches every chart
+    # the options come from the small dashboard_segments table, not from a scan of every session
+    (options,) = [d for d in bundle["datasets"].values() if d["uuid"] not in charted]
+    assert options["table_name"] == "dashboard_segments"
+    assert {f["targets"][0]["datasetUuid"] for f in filters[1:]} == {options["uuid"]}
 
 
 def test_charts_use_only_metrics_and_columns_of_their_dataset(bundle):
