@@ -262,21 +262,33 @@ def browser_context(video_dir: Path | None = None, viewport: dict[str, int] | No
             browser.close()
 
 
-def login(context: Any, settings: Settings, slow_ms: int = 0, page: Any = None) -> None:
-    """Log in through Superset's login form (on ``page``, kept open, else on a page of its own)."""
+def login(context: Any, settings: Settings, slow_ms: int = 0, page: Any = None, attempts: int = 3) -> None:
+    """Log in through Superset's login form (on ``page``, kept open, else on a page of its own).
+
+    Every Superset response re-sends the session cookie, so a request of the anonymous login page still
+    under way when the form is sent can land after the login and put the anonymous session back (seen
+    about once in four logins on the loaded two cores: the next page bounces to /login). Hence: send
+    the form only once the page is quiet, check the session through the API, and try again."""
     user, password = superset.admin_user(), superset.admin_password()
+    base = superset.base_url(settings)
     own_page = page is None
     page = page or context.new_page()
-    page.goto(f"{superset.base_url(settings)}/login/")
-    page.fill("#username", user)
-    if slow_ms:
-        page.wait_for_timeout(slow_ms)
-    page.fill("#password", password)
-    page.click("button[type=submit]")
-    try:
-        page.wait_for_url(lambda url: "/login" not in url, timeout=30_000)
-    except Exception as exc:
-        raise DashboardError(f"Superset login as {user!r} failed at {page.url}") from exc
+    for _ in range(attempts):
+        page.goto(f"{base}/login/", wait_until="networkidle")
+        page.fill("#username", user)
+        if slow_ms:
+            page.wait_for_timeout(slow_ms)
+        page.fill("#password", password)
+        page.click("button[type=submit]")
+        try:
+            page.wait_for_url(lambda url: "/login" not in url, timeout=30_000, wait_until="commit")
+            page.wait_for_load_state("networkidle", timeout=30_000)
+        except Exception:  # a timeout: still (or again) on the login page
+            pass
+        if "/login" not in page.url and page.request.get(f"{base}/api/v1/me/").ok:
+            break
+    else:
+        raise DashboardError(f"Superset login as {user!r} failed {attempts} times (at {page.url})")
     if own_page:
         page.close()
 
