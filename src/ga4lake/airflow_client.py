@@ -214,6 +214,8 @@ def conf_from_args(args: argparse.Namespace, settings: Settings) -> tuple[dict[s
         conf["source"] = args.source
     if args.force:
         conf["force"] = True
+    if args.action == "backfill" and not (args.start and args.end):
+        raise AirflowError("`ga4lake airflow backfill` needs --start and --end (one run over the range)")
     if args.start or args.end:
         if not (args.start and args.end):
             raise AirflowError("a backfill needs both --start and --end")
@@ -252,7 +254,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         "airflow", help="trigger the daily chain or a backfill in the stack's Airflow and follow it"
     )
     p.add_argument(
-        "action", choices=["run"], help="run: trigger ingest and follow silver → gold → validation"
+        "action",
+        choices=["run", "backfill"],
+        help="run: trigger ingest and follow silver → gold → validation; "
+        "backfill: the same for --start..--end in one run (range mode)",
     )
     p.add_argument("--day", type=day_arg, help="the event date (loads it and its restatement window)")
     p.add_argument("--start", type=day_arg, help="backfill: first day (one run in the lake's range mode)")

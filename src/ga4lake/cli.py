@@ -50,7 +50,10 @@ def cmd_stack(args: argparse.Namespace) -> int:
 def cmd_install(args: argparse.Namespace) -> int:
     from ga4lake.stack import install
 
-    return install.main(["--minio"] if args.minio else [])
+    argv = ["--minio"] if args.minio else []
+    if args.only:
+        argv += ["--only", *args.only]
+    return install.main(argv)
 
 
 def cmd_smoke(args: argparse.Namespace) -> int:
@@ -180,6 +183,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     i = sub.add_parser("install", help="install everything the stack needs (idempotent, cached)")
     i.add_argument("--minio", action="store_true", help="also build the MinIO server")
+    i.add_argument(
+        "--only",
+        nargs="+",
+        metavar="STEP",
+        help="run only these install steps (system venv dbt jars java25 seaweedfs airflow superset minio)",
+    )
     i.set_defaults(func=cmd_install)
 
     sm = sub.add_parser("smoke", help="run the stack smoke flow (branch, write, merge, read, time travel)")

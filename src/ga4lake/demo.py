@@ -102,8 +102,16 @@ def main() -> int:
         f"  dbt docs     {Path(__file__).resolve().parents[2] / 'dbt' / 'target' / 'index.html'} "
         f"(serve: dbt docs serve --port {p.dbt_docs})"
     )
+    print(f"\nThe CLI: {path_hint(Path.home() / '.local' / 'bin', os.environ.get('PATH', ''))}")
     sys.stdout.flush()
     return 0
+
+
+def path_hint(local_bin: Path, path_env: str) -> str:
+    """How to call ``ga4lake`` from a shell: the installer links it into ~/.local/bin."""
+    if str(local_bin) in path_env.split(os.pathsep):
+        return "`ga4lake --help` (linked in ~/.local/bin)"
+    return f'`export PATH="{local_bin}:$PATH"`, then `ga4lake --help` (~/.local/bin is not on your PATH)'
 
 
 def upload_exports(settings, files: list[Path], source: str) -> int:

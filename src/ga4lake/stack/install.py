@@ -111,6 +111,22 @@ def step_venv(settings: Settings) -> None:
         log(f"virtualenv {venv} up to date")
     # always re-point the editable install at this checkout (CI clones elsewhere); cheap
     run([*pip, "install", "--no-deps", "--no-build-isolation", "-e", str(REPO_ROOT)])
+    link = link_cli(venv / "bin" / "ga4lake", Path.home() / ".local" / "bin" / "ga4lake")
+    log(f"ga4lake CLI: {link}" if link else "ga4lake CLI: ~/.local/bin/ga4lake is someone else's, left alone")
+
+
+def link_cli(entry: Path, link: Path) -> Path | None:
+    """Put ``ga4lake`` on PATH after ``make demo``: a symlink in ``~/.local/bin`` (on most users' PATH) to
+    the venv's entry point. A file there that is not a symlink (another install) is left alone: None."""
+    if link.exists() and not link.is_symlink():
+        return None
+    link.parent.mkdir(parents=True, exist_ok=True)
+    if link.is_symlink():
+        if link.resolve() == entry.resolve():
+            return link
+        link.unlink()
+    link.symlink_to(entry)
+    return link
 
 
 def venv_step(settings: Settings, name: str, requirements: Path, marker: str) -> Path:
