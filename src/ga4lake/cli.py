@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from ga4lake import __version__
 from ga4lake.args import day_arg
 from ga4lake.config import ConfigError, load_settings
+from ga4lake.errors import ExitCode, is_service_down, service_down_message
 from ga4lake.stack.process import StackError
 
 
@@ -99,7 +100,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         )
     except load.AuditFailed as exc:
         print(f"ga4lake: {exc}", file=sys.stderr)
-        return 3
+        return ExitCode.GATE_FAILED
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -110,7 +111,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         return _load_summary(load.rerun(settings, args.start, args.end, slice_days=args.slice_days))
     except load.AuditFailed as exc:
         print(f"ga4lake: {exc}", file=sys.stderr)
-        return 3
+        return ExitCode.GATE_FAILED
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
@@ -303,11 +304,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except expected as exc:
+        if is_service_down(exc):
+            return _service_down(exc)
         print(f"ga4lake: error: {getattr(exc, 'message', None) or exc}", file=sys.stderr)
-        return 2
+        return ExitCode.USAGE
     except KeyboardInterrupt:
         print("ga4lake: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # a service that is down is expected; anything else keeps its traceback
+        if is_service_down(exc):
+            return _service_down(exc)
+        raise
+
+
+def _service_down(exc: BaseException) -> int:
+    try:
+        ports = load_settings().ports
+    except ConfigError:  # pragma: no cover - the command loaded settings before it failed
+        raise exc from None
+    print(f"ga4lake: error: {service_down_message(exc, ports)}", file=sys.stderr)
+    return ExitCode.SERVICE_DOWN
 
 
 if __name__ == "__main__":
