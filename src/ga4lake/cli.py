@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
 import sys
 from collections.abc import Sequence
 
 from ga4lake import __version__
 from ga4lake.args import day_arg
 from ga4lake.config import ConfigError, load_settings
-from ga4lake.errors import ExitCode, is_service_down, service_down_message
+from ga4lake.errors import ExitCode, UserError, is_service_down, service_down_message
 from ga4lake.stack.process import StackError
 
 
@@ -23,6 +25,18 @@ def _print_table(rows: list[dict[str, object]], out=sys.stdout) -> None:
     print("  ".join("-" * width[c] for c in cols), file=out)
     for r in rows:
         print("  ".join(_cell(r.get(c)).ljust(width[c]) for c in cols), file=out)
+
+
+def _print_rows(rows: list[dict[str, object]], fmt: str) -> None:
+    """A table for people, or one JSON array for scripts (``--format json``)."""
+    if fmt == "json":
+        print(json.dumps(rows, default=str))
+    else:
+        _print_table(rows)
+
+
+def _format_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--format", choices=["table", "json"], default="table", help="output format")
 
 
 def _cell(v: object) -> str:
@@ -41,9 +55,10 @@ def cmd_stack(args: argparse.Namespace) -> int:
         manager.down(settings)
     else:
         rows = manager.status_rows(settings)
-        _print_table(rows)
-        total = sum(int(r["rss_mb"]) for r in rows)  # type: ignore[call-overload]
-        print(f"total RSS: {total} MB")
+        _print_rows(rows, args.format)
+        if args.format == "table":
+            total = sum(int(r["rss_mb"]) for r in rows)  # type: ignore[call-overload]
+            print(f"total RSS: {total} MB")
         return 0 if all(r["health"] != "unhealthy" for r in rows) else 1
     return 0
 
@@ -127,7 +142,11 @@ def cmd_sync(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from ga4lake.report import build_report, render
 
-    print(render(build_report(load_settings(), args.start, args.end)))
+    report = build_report(load_settings(), args.start, args.end)
+    if args.format == "json":
+        print(json.dumps(dataclasses.asdict(report), default=str))
+    else:
+        print(render(report))
     return 0
 
 
@@ -150,7 +169,7 @@ def cmd_branches(args: argparse.Namespace) -> int:
         for r in client.list_references()
         if args.all or r.name != settings.lake_branch
     ]
-    _print_table(rows)
+    _print_rows(rows, args.format)
     return 0
 
 
@@ -168,7 +187,7 @@ def cmd_history(args: argparse.Namespace) -> int:
         }
         for c in client.log(args.ref or settings.lake_branch, limit=args.limit)
     ]
-    _print_table(rows)
+    _print_rows(rows, args.format)
     return 0
 
 
@@ -180,6 +199,7 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("stack", help="start, stop or inspect the native services")
     s.add_argument("action", choices=["up", "down", "status"])
     s.add_argument("--spark", action="store_true", help="also start the Spark standalone master and worker")
+    _format_arg(s)
     s.set_defaults(func=cmd_stack)
 
     i = sub.add_parser("install", help="install everything the stack needs (idempotent, cached)")
@@ -227,6 +247,7 @@ def build_parser() -> argparse.ArgumentParser:
     rp = sub.add_parser("report", help="headline insights from gold: funnel, D1/D7 retention, top sources")
     rp.add_argument("--start", type=_day)
     rp.add_argument("--end", type=_day)
+    _format_arg(rp)
     rp.set_defaults(func=cmd_report)
 
     rb = sub.add_parser("rollback", help="reset main to an earlier commit or time (says what it undid)")
@@ -237,11 +258,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     b = sub.add_parser("branches", help="list Nessie branches kept for inspection")
     b.add_argument("--all", action="store_true", help="include the default branch")
+    _format_arg(b)
     b.set_defaults(func=cmd_branches)
 
     h = sub.add_parser("history", help="show the Nessie commit log of a branch (default main)")
     h.add_argument("--ref", default=None, help="branch (default: GA4LAKE_LAKE_BRANCH, i.e. main)")
     h.add_argument("--limit", type=int, default=20)
+    _format_arg(h)
     h.set_defaults(func=cmd_history)
 
     bn = sub.add_parser("bench", help="run the benchmarks and rewrite BENCHMARKS.md")
@@ -288,6 +311,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from ga4lake.lake.nessie import NessieError
 
     expected: tuple[type[BaseException], ...] = (
+        UserError,
         StackError,
         ConfigError,
         NessieError,

@@ -31,6 +31,11 @@ EXIT_CODES: dict[int, str] = {
     130: "interrupted (Ctrl-C)",
 }
 
+
+class UserError(Exception):
+    """An expected failure the user can fix (no data loaded yet, a missing input): one line, exit 2."""
+
+
 # messages of connection failures from psycopg2, requests/urllib3 (Nessie, Trino, Airflow) and botocore
 _DOWN = re.compile(
     r"connection refused|could not connect to server|failed to establish a new connection"

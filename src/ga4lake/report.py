@@ -13,6 +13,7 @@ from datetime import date
 from typing import Any
 
 from ga4lake.config import Settings
+from ga4lake.errors import UserError
 
 
 @dataclass
@@ -48,10 +49,15 @@ def build_report(
     conn = psycopg2.connect(settings.pg_dsn())
     try:
         with conn.cursor() as cur:
-            cur.execute(f"SELECT min(event_date), max(event_date) FROM {s}.agg_funnel_daily")
+            try:
+                cur.execute(f"SELECT min(event_date), max(event_date) FROM {s}.agg_funnel_daily")
+            except psycopg2.errors.UndefinedTable as exc:
+                raise UserError(
+                    f"no gold tables in PostgreSQL schema {s}: load data first (`make demo` or `ga4lake ingest`)"
+                ) from exc
             lo, hi = cur.fetchone()
             if lo is None:
-                raise RuntimeError(f"no gold data in PostgreSQL schema {s}: load data first (ga4lake ingest)")
+                raise UserError(f"no gold data in PostgreSQL schema {s}: load data first (ga4lake ingest)")
             start, end = start or lo, end or hi
             rng = (start, end)
             funnel = _rows(

@@ -112,9 +112,24 @@ def cmd_list(args: argparse.Namespace) -> int:
 
     settings = load_settings()
     folder = settings.state_dir / "loads"
-    plans = sorted(folder.glob("*.json"))[-args.limit :] if folder.is_dir() else []
-    for p in plans:
-        plan = load.LoadPlan.read(settings, p.stem)
+    plans = (
+        [load.LoadPlan.read(settings, p.stem) for p in sorted(folder.glob("*.json"))[-args.limit :]]
+        if folder.is_dir()
+        else []
+    )
+    if args.format == "json":
+        rows = [
+            {
+                "load_id": p.load_id,
+                "phase": p.phase,
+                "days": [d.isoformat() for d in p.days],
+                "error": p.error,
+            }
+            for p in plans
+        ]
+        print(json.dumps(rows))
+        return 0
+    for plan in plans:
         days = plan.days
         print(f"{plan.load_id}  {plan.phase:<9}  {days[0]}..{days[-1]}  {plan.error[:80]}")
     return 0
@@ -152,6 +167,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     ls = steps.add_parser("list", help="recent loads and their phase")
     ls.add_argument("--limit", type=int, default=20)
+    ls.add_argument("--format", choices=["table", "json"], default="table", help="output format")
     ls.set_defaults(func=cmd_list)
 
     ab = steps.add_parser("abort", help="delete an open or failed load's branch; main is untouched")
