@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from ga4lake.validate import parity
-from ga4lake.validate.parity import PARITY_DIR, PARITY_MODELS, ParityReport
+from ga4lake.validate.parity import CHECKS, PARITY_DIR, PARITY_MODELS, VALUE_CHECKS, ParityReport
 
 START, END = date(2020, 11, 1), date(2021, 1, 31)
 
@@ -42,9 +42,30 @@ def test_start_after_end_is_rejected():
 
 
 def test_every_model_has_its_sql_files():
-    for pm in PARITY_MODELS:
+    for pm in CHECKS:
         assert (PARITY_DIR / "reference" / f"{pm.model}.sql").is_file(), pm.model
-        assert (PARITY_DIR / "gold" / f"{pm.gold_table}.sql").is_file(), pm.gold_table
+        assert (PARITY_DIR / "gold" / f"{pm.gold_query}.sql").is_file(), pm.gold_query
+
+
+def test_value_checks_cover_engagement_pages_orders_and_revenue():
+    assert {pm.measure for pm in VALUE_CHECKS} == {
+        "engaged_sessions",
+        "page_views",
+        "orders",
+        "revenue_cents",
+    }
+    assert all(pm.measure == "rows" for pm in PARITY_MODELS)
+    assert len({pm.model for pm in CHECKS}) == len(CHECKS)
+
+
+def test_value_checks_read_one_day_before_the_range():
+    """Sessions are dated by their first event: a value check must see the day before to know it."""
+    engaged = next(pm for pm in VALUE_CHECKS if pm.measure == "engaged_sessions")
+    sql = parity.compare_sql(engaged, START, END, "gold")
+    assert "_shard_date BETWEEN DATE '2020-10-31' AND DATE '2021-01-31'" in sql
+    assert "session_start_date BETWEEN DATE '2020-11-01' AND DATE '2021-01-31'" in sql
+    rows = parity.compare_sql(PARITY_MODELS[1], START, END, "gold")
+    assert "_shard_date BETWEEN DATE '2020-11-01' AND DATE '2021-01-31'" in rows
 
 
 def test_every_gold_table_is_compared_once():
@@ -66,7 +87,7 @@ def test_the_six_dbt_ga4_models_of_the_brief_are_references():
     }
 
 
-@pytest.mark.parametrize("pm", PARITY_MODELS, ids=lambda p: p.model)
+@pytest.mark.parametrize("pm", CHECKS, ids=lambda p: p.model)
 def test_compare_sql_is_one_complete_federated_statement(pm):
     sql = parity.compare_sql(pm, START, END, "itest_gold_x")
     assert not re.search(r"\{[a-z_]+\}", sql), "unfilled placeholder"
@@ -79,7 +100,7 @@ def test_compare_sql_is_one_complete_federated_statement(pm):
     assert ";" not in code
 
 
-@pytest.mark.parametrize("pm", PARITY_MODELS, ids=lambda p: p.model)
+@pytest.mark.parametrize("pm", CHECKS, ids=lambda p: p.model)
 def test_split_mode_queries(pm):
     ref = parity.reference_sql(pm, START, END)
     assert "postgresql." not in ref and ref.rstrip().endswith("SELECT reference_rows FROM reference")
@@ -128,8 +149,15 @@ def test_threshold_is_inclusive_on_the_absolute_delta(gold, threshold, passed):
 
 def test_select_models_by_model_or_gold_table():
     got = parity.select_models(["fact_sessions", "fct_ga4__pages"])
-    assert [p.gold_table for p in got] == ["fact_sessions", "agg_page_daily"]
-    assert parity.select_models(None) == list(PARITY_MODELS)
+    # a gold table selects its row count and its value checks; a model name just that check
+    assert [p.model for p in got] == [
+        "fct_ga4__sessions",
+        "fct_ga4__sessions.engaged_sessions",
+        "ga4lake__transactions.orders",
+        "ga4lake__transactions.revenue_cents",
+        "fct_ga4__pages",
+    ]
+    assert parity.select_models(None) == list(CHECKS)
     with pytest.raises(ValueError, match="unknown"):
         parity.select_models(["nope"])
 
@@ -156,6 +184,12 @@ def test_report_names_the_failing_table_readably():
     assert "4,302,023" in text and "+0.000" in text and "-1.000" in text
     assert "FAIL fact_sessions: gold has 3,656 fewer rows than dbt-ga4's fct_ga4__sessions logic" in text
     assert "ERROR dim_page (ga4lake__pages): table gold.dim_page does not exist" in text
+    engaged = next(pm for pm in VALUE_CHECKS if pm.measure == "engaged_sessions")
+    value = parity.format_report(_report([parity.make_row(engaged, 1_000, 1_040, 0.5)]))
+    assert (
+        "FAIL fact_sessions: gold has 40 more engaged_sessions than dbt-ga4's fct_ga4__sessions logic"
+        in value
+    )
     assert text.rstrip().endswith("parity FAILED (2 of 3 tables)")
     header = text.splitlines()[1]
     for col in ("model", "gold table", "reference rows", "gold rows", "Δ %", "result"):

@@ -27,7 +27,17 @@ WITH export_rows AS (
             AS original_page_location,
         lower(element_at(filter(event_params, p -> p.key = 'source'), 1).value.string_value) AS source_param,
         lower(element_at(filter(event_params, p -> p.key = 'medium'), 1).value.string_value) AS medium_param,
-        lower(element_at(filter(event_params, p -> p.key = 'campaign'), 1).value.string_value) AS campaign_param
+        lower(element_at(filter(event_params, p -> p.key = 'campaign'), 1).value.string_value) AS campaign_param,
+        -- the value checks (docs/semantics.md#transactions, docs/semantics.md#engaged-sessions)
+        coalesce(
+            ecommerce.transaction_id,
+            element_at(filter(event_params, p -> p.key = 'transaction_id'), 1).value.string_value
+        ) AS transaction_id,
+        ecommerce.purchase_revenue_in_usd AS purchase_revenue_in_usd,
+        coalesce(
+            element_at(filter(event_params, p -> p.key = 'session_engaged'), 1).value.int_value,
+            IF(element_at(filter(event_params, p -> p.key = 'session_engaged'), 1).value.string_value = '1', 1)
+        ) AS session_engaged
     FROM bronze.events
     WHERE _shard_date BETWEEN DATE '{start}' AND DATE '{end}'
 ),
@@ -48,6 +58,9 @@ SELECT
     event_name,
     event_timestamp,
     event_params,
+    transaction_id,
+    purchase_revenue_in_usd,
+    session_engaged,
     client_key,
     to_base64(md5(to_utf8(client_key || CAST(session_id AS varchar)))) AS session_key,
     to_base64(md5(to_utf8(client_key || CAST(session_id AS varchar)))) || CAST(event_date_dt AS varchar)

@@ -15,7 +15,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -34,11 +34,22 @@ _PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 
 @dataclass(frozen=True)
 class ParityModel:
-    """A reference (``reference/<model>.sql``) and the gold table it is compared with (``gold/<table>.sql``)."""
+    """A reference (``reference/<model>.sql``) and the gold query it is compared with (``gold/<query>.sql``,
+    by default the gold table's row count ``gold/<table>.sql``)."""
 
     model: str
     gold_table: str
     origin: str  # "dbt-ga4": a model of the package; "ga4lake": a gold-only table, rule documented in its SQL
+    query: str = ""  # a value check: the gold SQL file's stem, e.g. ``fact_sessions.engaged_sessions``
+
+    @property
+    def gold_query(self) -> str:
+        return self.query or self.gold_table
+
+    @property
+    def measure(self) -> str:
+        """What is compared: ``rows``, or the measure of a value check (the part after the dot)."""
+        return self.model.split(".", 1)[1] if "." in self.model else "rows"
 
 
 PARITY_MODELS: tuple[ParityModel, ...] = (
@@ -54,7 +65,22 @@ PARITY_MODELS: tuple[ParityModel, ...] = (
     ParityModel("ga4lake__traffic_sources_daily", "agg_traffic_source_daily", "ga4lake"),
 )
 
-_ORIGIN = {pm.model: pm.origin for pm in PARITY_MODELS}
+# Value checks: measures users read, summed over the range, against the same independent reference. Row
+# counts alone pass a wrong engagement flag, a lost page view or a doubled order; these do not.
+VALUE_CHECKS: tuple[ParityModel, ...] = (
+    ParityModel(
+        "fct_ga4__sessions.engaged_sessions", "fact_sessions", "dbt-ga4", "fact_sessions.engaged_sessions"
+    ),
+    ParityModel("fct_ga4__pages.page_views", "agg_page_daily", "dbt-ga4", "agg_page_daily.page_views"),
+    ParityModel("ga4lake__transactions.orders", "fact_sessions", "ga4lake", "fact_sessions.transactions"),
+    ParityModel(
+        "ga4lake__transactions.revenue_cents", "fact_sessions", "ga4lake", "fact_sessions.revenue_cents"
+    ),
+)
+
+CHECKS: tuple[ParityModel, ...] = PARITY_MODELS + VALUE_CHECKS
+
+_ORIGIN = {pm.model: pm.origin for pm in CHECKS}
 
 
 @dataclass
@@ -124,17 +150,26 @@ def sql_values(start: date, end: date, pg_schema: str) -> dict[str, str]:
     return {"start": start.isoformat(), "end": end.isoformat(), "pg_schema": check_identifier(pg_schema)}
 
 
+def export_values(pm: ParityModel, values: dict[str, str]) -> dict[str, str]:
+    """The range export_events reads. A value check reads one day more at the front, so it can tell a
+    session that started before the range (gold dates it there) from one that starts in it."""
+    if pm.measure == "rows":
+        return values
+    before = date.fromisoformat(values["start"]) - timedelta(days=1)
+    return {**values, "start": before.isoformat()}
+
+
 def reference_sql(pm: ParityModel, start: date, end: date, parity_dir: Path = PARITY_DIR) -> str:
     """The reference count alone (Trino, lake only)."""
     values = sql_values(start, end, "unused")
-    base = render(_read("export_events.sql", parity_dir), values)
+    base = render(_read("export_events.sql", parity_dir), export_values(pm, values))
     reference = render(_read(f"reference/{pm.model}.sql", parity_dir), values)
     return f"WITH export_events AS (\n{base}\n),\n\nreference AS (\n{reference}\n)\n\nSELECT reference_rows FROM reference"
 
 
 def gold_sql(pm: ParityModel, start: date, end: date, pg_schema: str, parity_dir: Path = PARITY_DIR) -> str:
     """The gold count in Trino SQL (``postgresql.<schema>.<table>``)."""
-    return render(_read(f"gold/{pm.gold_table}.sql", parity_dir), sql_values(start, end, pg_schema))
+    return render(_read(f"gold/{pm.gold_query}.sql", parity_dir), sql_values(start, end, pg_schema))
 
 
 def gold_sql_postgres(
@@ -153,9 +188,9 @@ def compare_sql(
     values = sql_values(start, end, pg_schema)
     parts = {
         **values,
-        "export_events": render(_read("export_events.sql", parity_dir), values),
+        "export_events": render(_read("export_events.sql", parity_dir), export_values(pm, values)),
         "reference": render(_read(f"reference/{pm.model}.sql", parity_dir), values),
-        "gold": render(_read(f"gold/{pm.gold_table}.sql", parity_dir), values),
+        "gold": render(_read(f"gold/{pm.gold_query}.sql", parity_dir), values),
         "model": pm.model,
         "gold_table": pm.gold_table,
     }
@@ -184,14 +219,19 @@ def error_row(pm: ParityModel, message: str, seconds: float = 0.0) -> ParityRow:
 
 
 def select_models(names: Iterable[str] | None) -> list[ParityModel]:
+    """Every check (row counts, then values), or those named: a model name selects its check, a gold table
+    name every check of that table."""
     if not names:
-        return list(PARITY_MODELS)
+        return list(CHECKS)
     wanted = list(names)
-    by_name = {**{p.model: p for p in PARITY_MODELS}, **{p.gold_table: p for p in PARITY_MODELS}}
-    unknown = [n for n in wanted if n not in by_name]
+    known = {p.model for p in CHECKS} | {p.gold_table for p in CHECKS}
+    unknown = [n for n in wanted if n not in known]
     if unknown:
-        raise ValueError(f"unknown parity model(s) {', '.join(unknown)}; known: {', '.join(sorted(by_name))}")
-    return [by_name[n] for n in wanted]
+        raise ValueError(f"unknown parity model(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+    picked: list[ParityModel] = []
+    for name in wanted:
+        picked += [p for p in CHECKS if name in (p.model, p.gold_table) and p not in picked]
+    return picked
 
 
 def _num(v: int | None) -> str:
@@ -246,9 +286,10 @@ def format_report(report: ParityReport) -> str:
             diff = (r.gold_rows or 0) - (r.reference_rows or 0)
             what = "more" if diff > 0 else "fewer"
             origin = _ORIGIN.get(r.model, "dbt-ga4")
-            ref = f"dbt-ga4's {r.model} logic" if origin == "dbt-ga4" else f"the reference rule {r.model}"
+            base, _, measure = r.model.partition(".")
+            ref = f"dbt-ga4's {base} logic" if origin == "dbt-ga4" else f"the reference rule {base}"
             out.append(
-                f"  FAIL {r.gold_table}: gold has {abs(diff):,} {what} rows than {ref} "
+                f"  FAIL {r.gold_table}: gold has {abs(diff):,} {what} {measure or 'rows'} than {ref} "
                 f"({_pct(r.delta_pct)} %, allowed ±{report.threshold_pct:g} %)"
             )
     out.extend(f"  note: {n}" for n in report.notes)
