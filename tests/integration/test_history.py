@@ -18,7 +18,7 @@ import pytest
 
 from ga4lake.lake import load
 from ga4lake.lake.maintain import maintain, trino_catalogs
-from ga4lake.lake.spark import branch_catalog, catalog_conf
+from ga4lake.lake.spark import branch_catalog
 from ga4lake.lake.tables import NESSIE_SAFE_PROPERTIES, replace_days
 from ga4lake.query import ref_catalog_name, run_sql
 
@@ -51,12 +51,9 @@ def test_every_commit_readable_and_rollback_to_the_first(lake, spark, nessie):
     # the first commit, read the way `ga4lake sql --ref branch@hash` does (Trino through Nessie's REST)
     _, rows = run_sql(lake, f"SELECT d, k, i FROM {TABLE}", ref=f"{branch}@{first}")
     assert sorted(rows) == _rows(1)
-    # ... and through Spark, a catalog detached at that commit
-    pinned = "hist_first"
-    for key, value in catalog_conf(lake, pinned, branch).items():
-        spark.conf.set(key, value)
-    spark.conf.set(f"spark.sql.catalog.{pinned}.ref.hash", first)
-    assert _spark_rows(spark, f"{pinned}.{TABLE}") == _rows(1)
+    # ... and through Spark with Nessie's table syntax `table@branch#hash`
+    ns, name = TABLE.split(".")
+    assert _spark_rows(spark, f"{cat}.{ns}.`{name}@{branch}#{first}`") == _rows(1)
 
     # roll the branch back to its first commit of the table
     undone = load.rollback(lake, first)
@@ -100,7 +97,8 @@ def test_maintain_lists_then_removes_only_what_nothing_needs(lake, spark, nessie
     dry = maintain(settings, retention_days=90, dry_run=True, spark=spark)
     assert [p.name for p, _ in dry.staging] == ["downloads", done]
     assert gone_cat in dry.catalogs and live_cat not in dry.catalogs
-    assert dry.properties == {"bronze.old_props": NESSIE_SAFE_PROPERTIES}
+    # (Iceberg's NessieCatalog already defaults gc.enabled to false: only delete-after-commit is missing)
+    assert dry.properties == {"bronze.old_props": {"write.metadata.delete-after-commit.enabled": "false"}}
     assert "would remove 2 folder(s)" in dry.render()
     # a dry run changes nothing
     assert (staging / done).is_dir() and (staging / "downloads").is_dir()
