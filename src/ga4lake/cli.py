@@ -158,6 +158,13 @@ def cmd_rollback(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_maintain(args: argparse.Namespace) -> int:
+    from ga4lake.lake.maintain import maintain
+
+    maintain(load_settings(), retention_days=args.retention_days, dry_run=args.dry_run, progress=print)
+    return 0
+
+
 # ---- nessie branches ---------------------------------------------------------------------------
 def cmd_branches(args: argparse.Namespace) -> int:
     from ga4lake.lake.nessie import NessieClient
@@ -255,6 +262,21 @@ def build_parser() -> argparse.ArgumentParser:
         "--to", required=True, help="commit hash (or prefix) or ISO timestamp, e.g. 2020-11-05T10:00Z"
     )
     rb.set_defaults(func=cmd_rollback)
+
+    mt = sub.add_parser(
+        "maintain",
+        help="housekeeping that keeps history readable: stale staging, Trino ref_ catalogs, table properties",
+    )
+    mt.add_argument(
+        "--retention-days",
+        type=int,
+        default=None,
+        help="days of history to keep readable (default GA4LAKE_HISTORY_RETENTION_DAYS)",
+    )
+    mt.add_argument(
+        "--dry-run", action="store_true", help="print what would be removed or set; change nothing"
+    )
+    mt.set_defaults(func=cmd_maintain)
 
     b = sub.add_parser("branches", help="list Nessie branches kept for inspection")
     b.add_argument("--all", action="store_true", help="include the default branch")

@@ -109,6 +109,7 @@ class Settings:
     lake_branch: str = "main"
     pg_gold_schema: str = "gold"
     ui_services: tuple[str, ...] = ()
+    history_retention_days: int = 90
 
     # --- derived locations -------------------------------------------------------------
     @property
@@ -215,6 +216,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         lake_branch=env.get("GA4LAKE_LAKE_BRANCH") or "main",
         pg_gold_schema=env.get("GA4LAKE_PG_GOLD_SCHEMA") or "gold",
         ui_services=_ui_services(env.get("GA4LAKE_UI_SERVICES", "")),
+        history_retention_days=_int(env, "GA4LAKE_HISTORY_RETENTION_DAYS"),
     )
 
 

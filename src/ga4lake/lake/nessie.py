@@ -202,3 +202,12 @@ class NessieClient:
     def contents_keys(self, ref: str = "main") -> list[str]:
         data = self._call("GET", f"trees/{self._ref(ref)}/entries")
         return [".".join(e["name"]["elements"]) for e in data.get("entries", [])]
+
+    def table_keys(self, ref: str = "main") -> list[str]:
+        """``namespace.table`` of every Iceberg table on ``ref``."""
+        data = self._call("GET", f"trees/{self._ref(ref)}/entries")
+        return sorted(
+            ".".join(e["name"]["elements"])
+            for e in data.get("entries", [])
+            if e.get("type") == "ICEBERG_TABLE"
+        )

@@ -18,17 +18,27 @@ LOAD_MANIFEST = "bronze.load_manifest"
 SILVER_EVENTS = "silver.events"
 QUARANTINE = "silver.quarantine"
 
+#: Every Nessie commit of a table points at one of its metadata files; older commits (rollback, time travel,
+#: other branches) read the files *they* point at. Iceberg's cleanups only see the current metadata, so on
+#: Nessie they must stay off: no deleting old metadata files after a commit, and no snapshot expiry or
+#: orphan removal through Iceberg (``gc.enabled=false`` makes Spark's procedures refuse). Files are only
+#: ever reclaimed by a tool that walks Nessie's history (nessie-gc; see docs/operations.md).
+NESSIE_SAFE_PROPERTIES = {
+    "write.metadata.delete-after-commit.enabled": "false",
+    "gc.enabled": "false",
+}
+
 TABLE_PROPERTIES = {
     "format-version": "2",
     "write.spark.accept-any-schema": "true",  # GA4 drift: new fields evolve the schema
     "write.parquet.compression-codec": "zstd",
-    "write.metadata.delete-after-commit.enabled": "true",
-    "write.metadata.previous-versions-max": "20",
+    **NESSIE_SAFE_PROPERTIES,
     # a load's input is already one Spark partition per day (one export file, one table partition):
     # skip the shuffle Iceberg would request to cluster rows by partition, write fan-out instead
     "write.distribution-mode": "none",
     "write.spark.fanout.enabled": "true",
 }
+_SAFE_SQL = ", ".join(f"'{k}'='{v}'" for k, v in NESSIE_SAFE_PROPERTIES.items())
 WRITE_OPTIONS = {"distribution-mode": "none", "fanout-enabled": "true"}
 
 MANIFEST_DDL = """
@@ -83,7 +93,7 @@ def read_current_snapshot(spark: SparkSession, table: str) -> DataFrame:
 def ensure_manifest(spark: SparkSession, catalog: str) -> None:
     spark.sql(
         f"CREATE TABLE IF NOT EXISTS {catalog}.{LOAD_MANIFEST} ({MANIFEST_DDL}) USING iceberg "
-        f"PARTITIONED BY (years(shard_date)) TBLPROPERTIES ('format-version'='2')"
+        f"PARTITIONED BY (years(shard_date)) TBLPROPERTIES ('format-version'='2', {_SAFE_SQL})"
     )
 
 
