@@ -129,6 +129,14 @@ def cmd_run(args: argparse.Namespace) -> int:
         return ExitCode.GATE_FAILED
 
 
+def cmd_erase(args: argparse.Namespace) -> int:
+    from ga4lake.lake.erase import erase_user, render
+
+    result = erase_user(load_settings(), args.user_pseudo_id, dry_run=args.dry_run)
+    print(render(result, args.user_pseudo_id))
+    return 0
+
+
 def cmd_sync(args: argparse.Namespace) -> int:
     from ga4lake.gold.sync import sync
     from ga4lake.lake.spark import get_spark
@@ -250,6 +258,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     sy = sub.add_parser("sync", help="re-sync every gold table from the lake's main into PostgreSQL")
     sy.set_defaults(func=cmd_sync)
+
+    er = sub.add_parser(
+        "erase",
+        help="erase one user_pseudo_id from bronze, silver, quarantine, gold and PostgreSQL (docs/privacy.md)",
+    )
+    er.add_argument("--user-pseudo-id", required=True, help="the user_pseudo_id of the erasure request")
+    er.add_argument("--dry-run", action="store_true", help="count what would be removed; change nothing")
+    er.set_defaults(func=cmd_erase)
 
     rp = sub.add_parser("report", help="headline insights from gold: funnel, D1/D7 retention, top sources")
     rp.add_argument("--start", type=_day)

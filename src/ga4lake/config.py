@@ -110,6 +110,8 @@ class Settings:
     pg_gold_schema: str = "gold"
     ui_services: tuple[str, ...] = ()
     history_retention_days: int = 90
+    pii_user_id: str = "hash"  # hash | drop | keep: what bronze stores of the export's user_id
+    pii_salt: str = ""  # HMAC key of the hash; empty = a generated per-state-dir key (loopback stacks only)
 
     # --- derived locations -------------------------------------------------------------
     @property
@@ -217,7 +219,19 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         pg_gold_schema=env.get("GA4LAKE_PG_GOLD_SCHEMA") or "gold",
         ui_services=_ui_services(env.get("GA4LAKE_UI_SERVICES", "")),
         history_retention_days=_int(env, "GA4LAKE_HISTORY_RETENTION_DAYS"),
+        pii_user_id=_pii_mode(env.get("GA4LAKE_PII_USER_ID") or "hash"),
+        pii_salt=env.get("GA4LAKE_PII_SALT", ""),
     )
+
+
+PII_USER_ID_MODES = ("hash", "drop", "keep")
+
+
+def _pii_mode(raw: str) -> str:
+    mode = raw.strip().lower()
+    if mode not in PII_USER_ID_MODES:
+        raise ConfigError(f"GA4LAKE_PII_USER_ID must be one of {', '.join(PII_USER_ID_MODES)}, got {raw!r}")
+    return mode
 
 
 UI_SERVICES = ("spark-connect", "airflow", "superset")

@@ -28,6 +28,7 @@ from ga4lake.gold import sync as gold_sync
 from ga4lake.lake import landing
 from ga4lake.lake.audit import AuditReport, run_audits
 from ga4lake.lake.nessie import Commit, NessieClient
+from ga4lake.lake.privacy import bronze_user_id
 from ga4lake.lake.silver import build_silver, scan_stats
 from ga4lake.lake.spark import branch_catalog, get_spark
 from ga4lake.lake.tables import (
@@ -439,6 +440,7 @@ def write_bronze(
         part_days = [s.shard_date for s in part]
         ts = time.monotonic()
         bronze_in = spark.read.option("mergeSchema", "true").parquet(*[str(s.staged_path) for s in part])
+        bronze_in = bronze_user_id(bronze_in, settings)  # GA4LAKE_PII_USER_ID: hash | drop | keep
         replace_days(bronze_in, f"{cat}.{BRONZE_EVENTS}", "_shard_date", part_days)
         manifest_rows = [
             (
