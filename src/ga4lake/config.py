@@ -110,6 +110,20 @@ class Settings:
     pg_gold_schema: str = "gold"
     ui_services: tuple[str, ...] = ()
 
+    def __post_init__(self) -> None:
+        """Names pasted into SQL are checked once here, whatever set them (env, run conf, replace())."""
+        from ga4lake.sqlident import IdentifierError, check_identifier
+
+        for what, name in (
+            ("GA4LAKE_PG_GOLD_SCHEMA", self.pg_gold_schema),
+            ("GA4LAKE_PG_GOLD_DB", self.pg_gold_db),
+            ("GA4LAKE_PG_NESSIE_DB", self.pg_nessie_db),
+        ):
+            try:
+                check_identifier(name, what)
+            except IdentifierError as exc:
+                raise ConfigError(str(exc)) from exc
+
     # --- derived locations -------------------------------------------------------------
     @property
     def warehouse(self) -> str:

@@ -13,6 +13,7 @@ from datetime import date
 from typing import Any
 
 from ga4lake.config import Settings
+from ga4lake.sqlident import check_identifier
 
 
 @dataclass
@@ -44,7 +45,7 @@ def build_report(
 ) -> Report:
     import psycopg2
 
-    s = settings.pg_gold_schema
+    s = check_identifier(settings.pg_gold_schema, "gold schema")
     conn = psycopg2.connect(settings.pg_dsn())
     try:
         with conn.cursor() as cur:

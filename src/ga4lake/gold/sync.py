@@ -24,6 +24,7 @@ from ga4lake.config import Settings
 from ga4lake.gold.models import GOLD_TABLES
 from ga4lake.gold.step import GOLD_NAMESPACE, Scope
 from ga4lake.lake.spark import branch_catalog
+from ga4lake.sqlident import check_identifier, quote_ident
 
 READER_ROLE = "ga4lake_reader"
 LITERAL_SCOPE_MAX = 1000  # scopes up to this many values filter the lake scan by literals, larger ones join
@@ -70,7 +71,7 @@ def ensure_schema(conn, settings: Settings) -> None:
     from ga4lake.config import load_env
 
     reader_pw = load_env().get("GA4LAKE_PG_READER_PASSWORD", "ga4lake-reader-dev")
-    schema = settings.pg_gold_schema
+    schema = check_identifier(settings.pg_gold_schema, "gold schema")
     with conn, conn.cursor() as cur:
         cur.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
         cur.execute(
@@ -88,7 +89,8 @@ def ensure_schema(conn, settings: Settings) -> None:
 
 
 def _ensure_table(cur, pg_schema: str, name: str, schema: T.StructType) -> None:
-    cols = ", ".join(f'"{f.name}" {pg_type(f.dataType)}' for f in schema.fields)
+    check_identifier(pg_schema, "gold schema")
+    cols = ", ".join(f"{quote_ident(f.name)} {pg_type(f.dataType)}" for f in schema.fields)
     cur.execute(f'CREATE TABLE IF NOT EXISTS {pg_schema}."{name}" ({cols})')
     cur.execute(
         "SELECT column_name FROM information_schema.columns WHERE table_schema = %s AND table_name = %s",
@@ -97,7 +99,9 @@ def _ensure_table(cur, pg_schema: str, name: str, schema: T.StructType) -> None:
     existing = {r[0] for r in cur.fetchall()}
     for f in schema.fields:  # gold gained a column (schema evolution): add it, NULL for old rows
         if f.name not in existing:
-            cur.execute(f'ALTER TABLE {pg_schema}."{name}" ADD COLUMN "{f.name}" {pg_type(f.dataType)}')
+            cur.execute(
+                f'ALTER TABLE {pg_schema}."{name}" ADD COLUMN {quote_ident(f.name)} {pg_type(f.dataType)}'
+            )
     _ensure_indexes(cur, pg_schema, name)
 
 
@@ -178,14 +182,15 @@ def sync_table(
     _csv_ready(rows_df).write.option("escape", '"').option(
         "timestampFormat", "yyyy-MM-dd HH:mm:ss.SSSSSSXXX"
     ).csv(str(out))
-    cols = ", ".join(f'"{f.name}"' for f in df.schema.fields)
+    cols = ", ".join(quote_ident(f.name) for f in df.schema.fields)
     loaded = deleted = copied = 0
+    pg_schema = check_identifier(settings.pg_gold_schema, "gold schema")
     with conn, conn.cursor() as cur:
-        _ensure_table(cur, settings.pg_gold_schema, name, df.schema)
-        table = f'{settings.pg_gold_schema}."{name}"'
+        _ensure_table(cur, pg_schema, name, df.schema)
+        table = f'{pg_schema}."{name}"'
         if scope.full:  # truncated in this transaction: COPY may write frozen rows (no later vacuum)
             cur.execute(f"TRUNCATE {table}")
-            _drop_indexes(cur, settings.pg_gold_schema, name)
+            _drop_indexes(cur, pg_schema, name)
             cur.execute("SET LOCAL maintenance_work_mem = '256MB'")
         elif scope.values:
             pgt = pg_type(df.schema[scope.column].dataType)
@@ -194,7 +199,7 @@ def sync_table(
 
             buf = StringIO("".join(f"{v}\n" for v in scope.values))
             cur.copy_expert("COPY _scope (v) FROM STDIN", buf)
-            cur.execute(f'DELETE FROM {table} t USING _scope s WHERE t."{scope.column}" = s.v')
+            cur.execute(f"DELETE FROM {table} t USING _scope s WHERE t.{quote_ident(scope.column)} = s.v")
             deleted = cur.rowcount
         options = "FORMAT csv, FREEZE" if scope.full else "FORMAT csv"
         for part in sorted(out.glob("part-*")):
@@ -202,7 +207,7 @@ def sync_table(
                 cur.copy_expert(f"COPY {table} ({cols}) FROM STDIN WITH ({options})", fh)
                 copied += cur.rowcount
         if scope.full:
-            _ensure_indexes(cur, settings.pg_gold_schema, name)
+            _ensure_indexes(cur, pg_schema, name)
         # counting a table that grows with history costs a full scan per load: derive it where we can
         if scope.full:  # truncated above
             total = copied
@@ -212,7 +217,7 @@ def sync_table(
         else:
             total = previous_rows - deleted + copied
         cur.execute(
-            f"""INSERT INTO {settings.pg_gold_schema}._sync_state (table_name, nessie_commit, rows, synced_at)
+            f"""INSERT INTO {pg_schema}._sync_state (table_name, nessie_commit, rows, synced_at)
                 VALUES (%s, %s, %s, now()) ON CONFLICT (table_name) DO UPDATE
                 SET nessie_commit = EXCLUDED.nessie_commit, rows = EXCLUDED.rows, synced_at = now()""",
             (name, commit, total),
@@ -240,7 +245,8 @@ def sync(
     try:
         ensure_schema(conn, settings)
         with conn.cursor() as cur:
-            cur.execute(f"SELECT table_name, nessie_commit, rows FROM {settings.pg_gold_schema}._sync_state")
+            schema = check_identifier(settings.pg_gold_schema, "gold schema")
+            cur.execute(f"SELECT table_name, nessie_commit, rows FROM {schema}._sync_state")
             recorded = {name: (commit_, rows) for name, commit_, rows in cur.fetchall()}
         counts = {}
         for name in GOLD_TABLES:

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from ga4lake.config import REPO_ROOT, Settings
 from ga4lake.lake.nessie import NessieClient
+from ga4lake.sqlident import check_identifier
 from ga4lake.stack import versions
 from ga4lake.stack.process import Service, StackError
 
@@ -229,6 +230,7 @@ def _postgres(s: Settings) -> Service:
         conn.autocommit = True
         with conn.cursor() as cur:
             for db in dbs:
+                check_identifier(db, "database name")
                 cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (db,))
                 if cur.fetchone() is None:
                     cur.execute(f'CREATE DATABASE "{db}"')

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ga4lake.config import REPO_ROOT, Settings, load_env
+from ga4lake.sqlident import check_identifier
 from ga4lake.validate import reference_cache
 from ga4lake.validate.reference_cache import ReferenceCache
 
@@ -28,7 +29,6 @@ DEFAULT_THRESHOLD_PCT = 0.5
 THRESHOLD_ENV = "GA4LAKE_PARITY_THRESHOLD_PCT"
 RESULTS_TABLE = "parity_results"
 
-_IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
 _PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 
 
@@ -97,13 +97,6 @@ class ParityReport:
 def default_threshold(env: dict[str, str] | None = None) -> float:
     raw = (env if env is not None else load_env()).get(THRESHOLD_ENV, "")
     return float(raw) if raw.strip() else DEFAULT_THRESHOLD_PCT
-
-
-def check_identifier(name: str) -> str:
-    """A PostgreSQL schema name safe to paste into SQL (lower-case letters, digits, underscores)."""
-    if not _IDENT.match(name):
-        raise ValueError(f"not a plain lower-case SQL identifier: {name!r}")
-    return name
 
 
 def render(template: str, values: dict[str, str]) -> str:
