@@ -65,6 +65,7 @@ class Ports:
     nessie_mgmt: int
     trino: int
     airflow: int
+    airflow_logs: int
     superset: int
     dbt_docs: int
     spark_master: int
@@ -179,6 +180,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         nessie_mgmt=_int(env, "GA4LAKE_NESSIE_MGMT_PORT"),
         trino=_int(env, "GA4LAKE_TRINO_PORT"),
         airflow=_int(env, "GA4LAKE_AIRFLOW_PORT"),
+        airflow_logs=_int(env, "GA4LAKE_AIRFLOW_LOG_PORT"),
         superset=_int(env, "GA4LAKE_SUPERSET_PORT"),
         dbt_docs=_int(env, "GA4LAKE_DBT_DOCS_PORT"),
         spark_master=_int(env, "GA4LAKE_SPARK_MASTER_PORT"),

@@ -20,13 +20,14 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
+from ga4lake import pgroles
 from ga4lake.config import Settings
 from ga4lake.gold.models import GOLD_TABLES
 from ga4lake.gold.step import GOLD_NAMESPACE, Scope
 from ga4lake.lake.spark import branch_catalog
 from ga4lake.sqlident import check_identifier, quote_ident
 
-READER_ROLE = "ga4lake_reader"
+READER_ROLE = pgroles.READER_ROLE
 LITERAL_SCOPE_MAX = 1000  # scopes up to this many values filter the lake scan by literals, larger ones join
 
 
@@ -67,10 +68,7 @@ def connect(settings: Settings):
 
 
 def ensure_schema(conn, settings: Settings) -> None:
-    """Schema, sync state and the read-only role for dashboards (idempotent)."""
-    from ga4lake.config import load_env
-
-    reader_pw = load_env().get("GA4LAKE_PG_READER_PASSWORD", "ga4lake-reader-dev")
+    """Schema, sync state, and the dashboards' and Trino's roles with their grants (idempotent)."""
     schema = check_identifier(settings.pg_gold_schema, "gold schema")
     with conn, conn.cursor() as cur:
         cur.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
@@ -79,13 +77,9 @@ def ensure_schema(conn, settings: Settings) -> None:
                    table_name text PRIMARY KEY, nessie_commit text NOT NULL, rows bigint NOT NULL,
                    synced_at timestamptz NOT NULL DEFAULT now())"""
         )
-        cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (READER_ROLE,))
-        if cur.fetchone() is None:
-            cur.execute(f"CREATE ROLE {READER_ROLE} LOGIN PASSWORD %s", (reader_pw,))
-        cur.execute(f'GRANT CONNECT ON DATABASE "{settings.pg_gold_db}" TO {READER_ROLE}')
-        cur.execute(f"GRANT USAGE ON SCHEMA {schema} TO {READER_ROLE}")
-        cur.execute(f"GRANT SELECT ON ALL TABLES IN SCHEMA {schema} TO {READER_ROLE}")
-        cur.execute(f"ALTER DEFAULT PRIVILEGES IN SCHEMA {schema} GRANT SELECT ON TABLES TO {READER_ROLE}")
+        pgroles.ensure_roles(cur)
+        pgroles.grant_connect(cur, settings.pg_gold_db)
+        pgroles.grant_schema(cur, schema, GOLD_TABLES)
 
 
 def _ensure_table(cur, pg_schema: str, name: str, schema: T.StructType) -> None:
@@ -222,7 +216,7 @@ def sync_table(
                 SET nessie_commit = EXCLUDED.nessie_commit, rows = EXCLUDED.rows, synced_at = now()""",
             (name, commit, total),
         )
-        cur.execute(f"GRANT SELECT ON {table} TO {READER_ROLE}")
+        pgroles.grant_table(cur, pg_schema, name)
         loaded = total
     shutil.rmtree(out, ignore_errors=True)
     return loaded

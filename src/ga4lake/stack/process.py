@@ -304,3 +304,77 @@ def descendants(pid: int) -> list[int]:
             out.append(c)
             todo.append(c)
     return out
+
+
+# ---- what a process tree listens on --------------------------------------------------------------
+TCP_LISTEN = "0A"
+
+
+def _proc_net_listeners() -> dict[int, tuple[str, int]]:
+    """Socket inode -> (address, port) of every listening TCP socket (IPv4 and IPv6) in this namespace."""
+    import ipaddress
+
+    out: dict[int, tuple[str, int]] = {}
+    for table, width in (("/proc/net/tcp", 4), ("/proc/net/tcp6", 16)):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            cols = line.split()
+            if len(cols) < 10 or cols[3] != TCP_LISTEN:
+                continue
+            hex_addr, hex_port = cols[1].split(":")
+            raw = bytes.fromhex(hex_addr)
+            # the kernel prints each 32-bit word in host (little-endian) order
+            raw = b"".join(raw[i : i + 4][::-1] for i in range(0, len(raw), 4))
+            addr = ipaddress.ip_address(raw) if width == 4 else ipaddress.IPv6Address(raw)
+            out[int(cols[9])] = (str(addr), int(hex_port, 16))
+    return out
+
+
+def _socket_inodes(pid: int) -> set[int]:
+    inodes: set[int] = set()
+    try:
+        fds = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return inodes
+    for fd in fds:
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(int(target[8:-1]))
+    return inodes
+
+
+def listening_sockets(root: int) -> list[tuple[int, str, int]]:
+    """(pid, address, port) of every listening TCP socket held by ``root`` or any of its descendants —
+    whatever the service declared, so a helper process's socket (a log server) cannot go unnoticed."""
+    listeners = _proc_net_listeners()
+    found: set[tuple[int, str, int]] = set()
+    for pid in sorted(_tree_pids((root,))):
+        for inode in _socket_inodes(pid):
+            if inode in listeners:
+                found.add((pid, *listeners[inode]))
+    return sorted(found)
+
+
+def is_loopback(address: str) -> bool:
+    import ipaddress
+
+    ip = ipaddress.ip_address(address)
+    mapped = getattr(ip, "ipv4_mapped", None)
+    return ip.is_loopback or (mapped is not None and mapped.is_loopback)
+
+
+def tree_cmdlines(root: int) -> dict[int, str]:
+    """The command line of every process in the tree under ``root`` (NUL separators as spaces)."""
+    out: dict[int, str] = {}
+    for pid in sorted(_tree_pids((root,))):
+        try:
+            out[pid] = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+    return out

@@ -19,6 +19,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from ga4lake import pgroles
 from ga4lake.config import REPO_ROOT, Settings, load_env
 from ga4lake.sqlident import check_identifier
 from ga4lake.validate import reference_cache
@@ -287,6 +288,20 @@ def _pg_connect(settings: Settings):
     return psycopg2.connect(settings.pg_dsn())
 
 
+def grant_trino(settings: Settings, pg_schema: str) -> None:
+    """Let Trino's role read the gold tables of ``pg_schema`` (a copy made by hand or by a test has none
+    of the sync's grants); it gets nothing else there."""
+    tables = {pm.gold_table for pm in PARITY_MODELS}
+    conn = _pg_connect(settings)
+    try:
+        with conn, conn.cursor() as cur:
+            pgroles.ensure_roles(cur)
+            pgroles.grant_connect(cur, settings.pg_gold_db)
+            pgroles.grant_schema(cur, pg_schema, tables, roles=(pgroles.TRINO_ROLE,))
+    finally:
+        conn.close()
+
+
 def existing_gold_tables(settings: Settings, pg_schema: str) -> set[str]:
     conn = _pg_connect(settings)
     try:
@@ -332,6 +347,8 @@ def run_parity(
         threshold_pct=threshold,
         mode="federated",
     )
+    if gold_source != "lake":
+        grant_trino(settings, schema)
     problem = None if gold_source == "lake" else postgresql_catalog_problem(settings)
     if gold_source == "lake":
         report.mode = "lake"
@@ -433,6 +450,8 @@ def store_report(settings: Settings, report: ParityReport, pg_schema: str) -> No
         with conn, conn.cursor() as cur:
             cur.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
             cur.execute(RESULTS_DDL.format(schema=schema, table=RESULTS_TABLE))
+            pgroles.ensure_roles(cur)
+            pgroles.grant_parity_results(cur, schema)
             for r in report.rows:
                 cur.execute(
                     f"""INSERT INTO {schema}.{RESULTS_TABLE} (run_id, ran_at, model, gold_table, reference_rows,
