@@ -65,6 +65,7 @@ class Ports:
     nessie_mgmt: int
     trino: int
     airflow: int
+    airflow_logs: int
     superset: int
     dbt_docs: int
     spark_master: int
@@ -112,6 +113,20 @@ class Settings:
     history_retention_days: int = 90
     pii_user_id: str = "hash"  # hash | drop | keep: what bronze stores of the export's user_id
     pii_salt: str = ""  # HMAC key of the hash; empty = a generated per-state-dir key (loopback stacks only)
+
+    def __post_init__(self) -> None:
+        """Names pasted into SQL are checked once here, whatever set them (env, run conf, replace())."""
+        from ga4lake.sqlident import IdentifierError, check_identifier
+
+        for what, name in (
+            ("GA4LAKE_PG_GOLD_SCHEMA", self.pg_gold_schema),
+            ("GA4LAKE_PG_GOLD_DB", self.pg_gold_db),
+            ("GA4LAKE_PG_NESSIE_DB", self.pg_nessie_db),
+        ):
+            try:
+                check_identifier(name, what)
+            except IdentifierError as exc:
+                raise ConfigError(str(exc)) from exc
 
     # --- derived locations -------------------------------------------------------------
     @property
@@ -168,6 +183,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         nessie_mgmt=_int(env, "GA4LAKE_NESSIE_MGMT_PORT"),
         trino=_int(env, "GA4LAKE_TRINO_PORT"),
         airflow=_int(env, "GA4LAKE_AIRFLOW_PORT"),
+        airflow_logs=_int(env, "GA4LAKE_AIRFLOW_LOG_PORT"),
         superset=_int(env, "GA4LAKE_SUPERSET_PORT"),
         dbt_docs=_int(env, "GA4LAKE_DBT_DOCS_PORT"),
         spark_master=_int(env, "GA4LAKE_SPARK_MASTER_PORT"),

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ga4lake.config import REPO_ROOT, load_env, load_settings
+from ga4lake.sqlident import check_identifier
 
 log = logging.getLogger("ga4lake")
 
@@ -80,7 +81,12 @@ def export_source(conf: dict[str, Any] | None = None) -> str:
 
 
 def overrides(conf: dict[str, Any] | None) -> dict[str, str]:
-    return {k: str(v) for k, v in (conf or {}).items() if k in OVERRIDES and v}
+    """The run's overrides; a schema name that is not a plain identifier fails the task here, before any
+    step pastes it into SQL."""
+    over = {k: str(v) for k, v in (conf or {}).items() if k in OVERRIDES and v}
+    if "pg_gold_schema" in over:
+        check_identifier(over["pg_gold_schema"], "run conf pg_gold_schema")
+    return over
 
 
 def ga4lake_bin() -> Path:

@@ -14,6 +14,7 @@ from typing import Any
 
 from ga4lake.config import Settings
 from ga4lake.errors import UserError
+from ga4lake.sqlident import check_identifier
 
 
 @dataclass
@@ -45,7 +46,7 @@ def build_report(
 ) -> Report:
     import psycopg2
 
-    s = settings.pg_gold_schema
+    s = check_identifier(settings.pg_gold_schema, "gold schema")
     conn = psycopg2.connect(settings.pg_dsn())
     try:
         with conn.cursor() as cur:

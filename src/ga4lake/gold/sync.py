@@ -20,12 +20,14 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
+from ga4lake import pgroles
 from ga4lake.config import Settings
 from ga4lake.gold.models import GOLD_TABLES
 from ga4lake.gold.step import GOLD_NAMESPACE, Scope
 from ga4lake.lake.spark import branch_catalog
+from ga4lake.sqlident import check_identifier, quote_ident
 
-READER_ROLE = "ga4lake_reader"
+READER_ROLE = pgroles.READER_ROLE
 LITERAL_SCOPE_MAX = 1000  # scopes up to this many values filter the lake scan by literals, larger ones join
 
 
@@ -66,11 +68,8 @@ def connect(settings: Settings):
 
 
 def ensure_schema(conn, settings: Settings) -> None:
-    """Schema, sync state and the read-only role for dashboards (idempotent)."""
-    from ga4lake.config import load_env
-
-    reader_pw = load_env().get("GA4LAKE_PG_READER_PASSWORD", "ga4lake-reader-dev")
-    schema = settings.pg_gold_schema
+    """Schema, sync state, and the dashboards' and Trino's roles with their grants (idempotent)."""
+    schema = check_identifier(settings.pg_gold_schema, "gold schema")
     with conn, conn.cursor() as cur:
         cur.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
         cur.execute(
@@ -78,17 +77,14 @@ def ensure_schema(conn, settings: Settings) -> None:
                    table_name text PRIMARY KEY, nessie_commit text NOT NULL, rows bigint NOT NULL,
                    synced_at timestamptz NOT NULL DEFAULT now())"""
         )
-        cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (READER_ROLE,))
-        if cur.fetchone() is None:
-            cur.execute(f"CREATE ROLE {READER_ROLE} LOGIN PASSWORD %s", (reader_pw,))
-        cur.execute(f'GRANT CONNECT ON DATABASE "{settings.pg_gold_db}" TO {READER_ROLE}')
-        cur.execute(f"GRANT USAGE ON SCHEMA {schema} TO {READER_ROLE}")
-        cur.execute(f"GRANT SELECT ON ALL TABLES IN SCHEMA {schema} TO {READER_ROLE}")
-        cur.execute(f"ALTER DEFAULT PRIVILEGES IN SCHEMA {schema} GRANT SELECT ON TABLES TO {READER_ROLE}")
+        pgroles.ensure_roles(cur)
+        pgroles.grant_connect(cur, settings.pg_gold_db)
+        pgroles.grant_schema(cur, schema, GOLD_TABLES)
 
 
 def _ensure_table(cur, pg_schema: str, name: str, schema: T.StructType) -> None:
-    cols = ", ".join(f'"{f.name}" {pg_type(f.dataType)}' for f in schema.fields)
+    check_identifier(pg_schema, "gold schema")
+    cols = ", ".join(f"{quote_ident(f.name)} {pg_type(f.dataType)}" for f in schema.fields)
     cur.execute(f'CREATE TABLE IF NOT EXISTS {pg_schema}."{name}" ({cols})')
     cur.execute(
         "SELECT column_name FROM information_schema.columns WHERE table_schema = %s AND table_name = %s",
@@ -97,7 +93,9 @@ def _ensure_table(cur, pg_schema: str, name: str, schema: T.StructType) -> None:
     existing = {r[0] for r in cur.fetchall()}
     for f in schema.fields:  # gold gained a column (schema evolution): add it, NULL for old rows
         if f.name not in existing:
-            cur.execute(f'ALTER TABLE {pg_schema}."{name}" ADD COLUMN "{f.name}" {pg_type(f.dataType)}')
+            cur.execute(
+                f'ALTER TABLE {pg_schema}."{name}" ADD COLUMN {quote_ident(f.name)} {pg_type(f.dataType)}'
+            )
     _ensure_indexes(cur, pg_schema, name)
 
 
@@ -178,14 +176,15 @@ def sync_table(
     _csv_ready(rows_df).write.option("escape", '"').option(
         "timestampFormat", "yyyy-MM-dd HH:mm:ss.SSSSSSXXX"
     ).csv(str(out))
-    cols = ", ".join(f'"{f.name}"' for f in df.schema.fields)
+    cols = ", ".join(quote_ident(f.name) for f in df.schema.fields)
     loaded = deleted = copied = 0
+    pg_schema = check_identifier(settings.pg_gold_schema, "gold schema")
     with conn, conn.cursor() as cur:
-        _ensure_table(cur, settings.pg_gold_schema, name, df.schema)
-        table = f'{settings.pg_gold_schema}."{name}"'
+        _ensure_table(cur, pg_schema, name, df.schema)
+        table = f'{pg_schema}."{name}"'
         if scope.full:  # truncated in this transaction: COPY may write frozen rows (no later vacuum)
             cur.execute(f"TRUNCATE {table}")
-            _drop_indexes(cur, settings.pg_gold_schema, name)
+            _drop_indexes(cur, pg_schema, name)
             cur.execute("SET LOCAL maintenance_work_mem = '256MB'")
         elif scope.values:
             pgt = pg_type(df.schema[scope.column].dataType)
@@ -194,7 +193,7 @@ def sync_table(
 
             buf = StringIO("".join(f"{v}\n" for v in scope.values))
             cur.copy_expert("COPY _scope (v) FROM STDIN", buf)
-            cur.execute(f'DELETE FROM {table} t USING _scope s WHERE t."{scope.column}" = s.v')
+            cur.execute(f"DELETE FROM {table} t USING _scope s WHERE t.{quote_ident(scope.column)} = s.v")
             deleted = cur.rowcount
         options = "FORMAT csv, FREEZE" if scope.full else "FORMAT csv"
         for part in sorted(out.glob("part-*")):
@@ -202,7 +201,7 @@ def sync_table(
                 cur.copy_expert(f"COPY {table} ({cols}) FROM STDIN WITH ({options})", fh)
                 copied += cur.rowcount
         if scope.full:
-            _ensure_indexes(cur, settings.pg_gold_schema, name)
+            _ensure_indexes(cur, pg_schema, name)
         # counting a table that grows with history costs a full scan per load: derive it where we can
         if scope.full:  # truncated above
             total = copied
@@ -212,12 +211,12 @@ def sync_table(
         else:
             total = previous_rows - deleted + copied
         cur.execute(
-            f"""INSERT INTO {settings.pg_gold_schema}._sync_state (table_name, nessie_commit, rows, synced_at)
+            f"""INSERT INTO {pg_schema}._sync_state (table_name, nessie_commit, rows, synced_at)
                 VALUES (%s, %s, %s, now()) ON CONFLICT (table_name) DO UPDATE
                 SET nessie_commit = EXCLUDED.nessie_commit, rows = EXCLUDED.rows, synced_at = now()""",
             (name, commit, total),
         )
-        cur.execute(f"GRANT SELECT ON {table} TO {READER_ROLE}")
+        pgroles.grant_table(cur, pg_schema, name)
         loaded = total
     shutil.rmtree(out, ignore_errors=True)
     return loaded
@@ -240,7 +239,8 @@ def sync(
     try:
         ensure_schema(conn, settings)
         with conn.cursor() as cur:
-            cur.execute(f"SELECT table_name, nessie_commit, rows FROM {settings.pg_gold_schema}._sync_state")
+            schema = check_identifier(settings.pg_gold_schema, "gold schema")
+            cur.execute(f"SELECT table_name, nessie_commit, rows FROM {schema}._sync_state")
             recorded = {name: (commit_, rows) for name, commit_, rows in cur.fetchall()}
         counts = {}
         for name in GOLD_TABLES:

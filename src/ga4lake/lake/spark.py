@@ -56,6 +56,11 @@ def catalog_conf(settings: Settings, name: str, ref: str = "main") -> dict[str, 
     }
 
 
+def is_secret_conf(key: str) -> bool:
+    """Spark conf keys holding a credential (kept off command lines)."""
+    return key.endswith((".secret-access-key", ".secret.key", ".password"))
+
+
 def session_conf(settings: Settings, app_name: str = "ga4lake") -> dict[str, str]:
     conf = {
         "spark.app.name": app_name,
@@ -101,9 +106,16 @@ def get_spark(settings: Settings | None = None, app_name: str = "ga4lake") -> Sp
 
     (settings.state_dir / "spark" / "tmp").mkdir(parents=True, exist_ok=True)
     builder = SparkSession.builder
-    for key, value in session_conf(settings, app_name).items():
-        builder = builder.config(key, value)
+    conf = session_conf(settings, app_name)
+    # PySpark hands builder options to spark-submit as --conf arguments, readable by every local user in
+    # /proc/<pid>/cmdline: secrets are set on the session instead (catalogs read them on first use)
+    secret = {k: v for k, v in conf.items() if is_secret_conf(k)}
+    for key, value in conf.items():
+        if key not in secret:
+            builder = builder.config(key, value)
     spark = builder.getOrCreate()
+    for key, value in secret.items():
+        spark.conf.set(key, value)
     spark.sparkContext.setLogLevel(os.environ.get("GA4LAKE_SPARK_LOG_LEVEL", "WARN"))
     return spark
 

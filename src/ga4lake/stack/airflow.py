@@ -74,6 +74,7 @@ def airflow_env(s: Settings) -> dict[str, str]:
         "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "30",
         "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "False",
         "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(home(s) / "logs"),
+        "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(s.ports.airflow_logs),
         "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
         # no usage telemetry (machines may be offline; every attempt costs a DNS timeout per task)
         "AIRFLOW__USAGE_DATA_COLLECTION__ENABLED": "False",
@@ -114,9 +115,17 @@ def service(s: Settings) -> Service:
 
     def command() -> list[str]:
         a = shlex.quote(str(bin_ / "airflow"))
+        py = shlex.quote(str(bin_ / "python"))
+        # The scheduler's own log server (serve-logs) binds every interface ([::] and 0.0.0.0, not
+        # configurable): it is skipped and the same app is served on loopback, on the port map's port.
+        logs = (
+            f"{py} -m uvicorn --factory airflow.utils.serve_logs.log_server:get_app "
+            f"--host 127.0.0.1 --port {s.ports.airflow_logs} --log-level warning"
+        )
         script = (
             f"set -e; {a} db migrate; "
-            f"{a} scheduler & {a} dag-processor & {a} api-server --host 127.0.0.1 --port {s.ports.airflow} & "
+            f"{a} scheduler --skip-serve-logs & {a} dag-processor & "
+            f"{a} api-server --host 127.0.0.1 --port {s.ports.airflow} & {logs} & "
             "wait -n; echo 'an Airflow component exited; stopping the others' >&2; kill 0"
         )
         return ["bash", "-c", script]
@@ -135,6 +144,7 @@ def service(s: Settings) -> Service:
     return Service(
         name="airflow",
         port=s.ports.airflow,
+        extra_ports=(s.ports.airflow_logs,),
         command=command,
         health=health,
         prepare=prepare,

@@ -41,11 +41,9 @@ class Service:
 
     # ---- state -------------------------------------------------------------------------------
     def pid(self) -> int | None:
-        try:
-            pid = int(self.pid_file.read_text().strip())
-        except (FileNotFoundError, ValueError):
-            return None
-        return pid if pid_alive(pid) else None
+        """The running process this service started, or None (no pid file, dead, or a reused pid)."""
+        pid = read_pid_file(self.pid_file)
+        return pid if pid is not None and pid_alive(pid) else None
 
     def healthy(self) -> bool:
         try:
@@ -97,7 +95,7 @@ class Service:
                     raise StackError(
                         f"{self.name}: cannot execute {self.command()[0]}: {exc}. Log: {self.log_file}"
                     ) from exc
-            self.pid_file.write_text(str(proc.pid))
+            write_pid_file(self.pid_file, proc.pid)
             pid = proc.pid
             progress(f"  {self.name}: started pid {pid}, waiting for health on port {self.port} …")
         deadline = time.monotonic() + self.timeout
@@ -121,8 +119,9 @@ class Service:
     def stop(self, timeout: float = 60) -> str:
         pid = self.pid()
         if pid is None:
+            stale = self.pid_file.exists()
             self.pid_file.unlink(missing_ok=True)
-            return "not running"
+            return "not running (stale pid file removed, nothing signalled)" if stale else "not running"
         kill_group(pid, signal.SIGTERM)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and pid_alive(pid):
@@ -132,6 +131,69 @@ class Service:
             time.sleep(0.5)
         self.pid_file.unlink(missing_ok=True)
         return "stopped"
+
+
+# ---- pid files that name one process, not just a number --------------------------------------------
+# A pid file outlives its process: after a crash or a reboot the number may belong to anything, and
+# signalling its process group could stop an unrelated program. So the file records the process's
+# start time (clock ticks since boot, /proc/<pid>/stat field 22) and the kernel's boot id; a pid counts
+# as ours only while both still match.
+PID_SLACK_S = 5.0  # legacy one-number files: how much later than the file the process may have started
+
+
+def boot_id() -> str:
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    except OSError:
+        return "unknown"
+
+
+def proc_start_ticks(pid: int) -> int | None:
+    """Start time of ``pid`` in clock ticks since boot (None: no such process)."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return int(fh.read().rsplit(")", 1)[1].split()[19])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _proc_start_epoch(pid: int) -> float | None:
+    ticks = proc_start_ticks(pid)
+    if ticks is None:
+        return None
+    with open("/proc/stat") as fh:
+        btime = next(int(line.split()[1]) for line in fh if line.startswith("btime"))
+    return btime + ticks / os.sysconf("SC_CLK_TCK")
+
+
+def write_pid_file(path: Path, pid: int) -> None:
+    """``<pid> <start ticks> <boot id>``: enough to tell this process from a later one with its number."""
+    path.write_text(f"{pid} {proc_start_ticks(pid)} {boot_id()}\n")
+
+
+def read_pid_file(path: Path) -> int | None:
+    """The pid recorded in ``path`` if that very process still exists, else None (never a reused pid).
+
+    A file from before start times were recorded (one number) is trusted only for a process that
+    started no later than the file was written: after a reboot or a pid wrap every process is younger."""
+    try:
+        text = path.read_text()
+        mtime = path.stat().st_mtime
+    except OSError:
+        return None
+    fields = text.split()
+    try:
+        pid = int(fields[0])
+    except (IndexError, ValueError):
+        return None
+    if len(fields) >= 3:
+        try:
+            recorded = int(fields[1])
+        except ValueError:
+            return None
+        return pid if fields[2] == boot_id() and proc_start_ticks(pid) == recorded else None
+    started = _proc_start_epoch(pid)
+    return pid if started is not None and started <= mtime + PID_SLACK_S else None
 
 
 def pid_alive(pid: int) -> bool:
@@ -241,4 +303,78 @@ def descendants(pid: int) -> list[int]:
         for c in children.get(todo.pop(), []):
             out.append(c)
             todo.append(c)
+    return out
+
+
+# ---- what a process tree listens on --------------------------------------------------------------
+TCP_LISTEN = "0A"
+
+
+def _proc_net_listeners() -> dict[int, tuple[str, int]]:
+    """Socket inode -> (address, port) of every listening TCP socket (IPv4 and IPv6) in this namespace."""
+    import ipaddress
+
+    out: dict[int, tuple[str, int]] = {}
+    for table, width in (("/proc/net/tcp", 4), ("/proc/net/tcp6", 16)):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            cols = line.split()
+            if len(cols) < 10 or cols[3] != TCP_LISTEN:
+                continue
+            hex_addr, hex_port = cols[1].split(":")
+            raw = bytes.fromhex(hex_addr)
+            # the kernel prints each 32-bit word in host (little-endian) order
+            raw = b"".join(raw[i : i + 4][::-1] for i in range(0, len(raw), 4))
+            addr = ipaddress.ip_address(raw) if width == 4 else ipaddress.IPv6Address(raw)
+            out[int(cols[9])] = (str(addr), int(hex_port, 16))
+    return out
+
+
+def _socket_inodes(pid: int) -> set[int]:
+    inodes: set[int] = set()
+    try:
+        fds = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return inodes
+    for fd in fds:
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(int(target[8:-1]))
+    return inodes
+
+
+def listening_sockets(root: int) -> list[tuple[int, str, int]]:
+    """(pid, address, port) of every listening TCP socket held by ``root`` or any of its descendants —
+    whatever the service declared, so a helper process's socket (a log server) cannot go unnoticed."""
+    listeners = _proc_net_listeners()
+    found: set[tuple[int, str, int]] = set()
+    for pid in sorted(_tree_pids((root,))):
+        for inode in _socket_inodes(pid):
+            if inode in listeners:
+                found.add((pid, *listeners[inode]))
+    return sorted(found)
+
+
+def is_loopback(address: str) -> bool:
+    import ipaddress
+
+    ip = ipaddress.ip_address(address)
+    mapped = getattr(ip, "ipv4_mapped", None)
+    return ip.is_loopback or (mapped is not None and mapped.is_loopback)
+
+
+def tree_cmdlines(root: int) -> dict[int, str]:
+    """The command line of every process in the tree under ``root`` (NUL separators as spaces)."""
+    out: dict[int, str] = {}
+    for pid in sorted(_tree_pids((root,))):
+        try:
+            out[pid] = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
     return out

@@ -17,8 +17,10 @@ import sys
 import urllib.request
 from pathlib import Path
 
+from ga4lake import pgroles
 from ga4lake.config import REPO_ROOT, Settings
 from ga4lake.lake.nessie import NessieClient
+from ga4lake.sqlident import check_identifier
 from ga4lake.stack import versions
 from ga4lake.stack.process import Service, StackError
 
@@ -136,6 +138,26 @@ def http_ok(url: str, timeout: float = 2.0, accept: tuple[int, ...] = (200,)) ->
         return False
 
 
+def write_private(path: Path, text: str) -> None:
+    """A file only the owner can read (0600 from its creation, not chmod-ed after): where secrets go
+    instead of a command line, which every local user can read in /proc/<pid>/cmdline."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        os.fchmod(fh.fileno(), 0o600)
+        fh.write(text)
+
+
+def java_properties(values: dict[str, str]) -> str:
+    """``key=value`` lines in java.util.Properties syntax (backslashes escaped; no newlines allowed)."""
+    lines = []
+    for key, value in values.items():
+        if "\n" in value or "\n" in key:
+            raise StackError(f"a newline in the value of {key} cannot go into a properties file")
+        lines.append(f"{key}={value.replace(chr(92), 2 * chr(92))}")  # chr(92): one backslash
+    return "\n".join(lines) + "\n"
+
+
 def render(template: Path, target: Path, values: dict[str, str]) -> None:
     """Fill ``${KEY}`` placeholders of a committed template into the state dir."""
     text = template.read_text()
@@ -229,9 +251,13 @@ def _postgres(s: Settings) -> Service:
         conn.autocommit = True
         with conn.cursor() as cur:
             for db in dbs:
+                check_identifier(db, "database name")
                 cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (db,))
                 if cur.fetchone() is None:
                     cur.execute(f'CREATE DATABASE "{db}"')
+            # least privilege: the dashboards' and Trino's roles, CONNECT only where they need it
+            pgroles.ensure_roles(cur, set_passwords=True)
+            pgroles.lock_databases(cur, s.pg_gold_db, [d for d in (*dbs, "postgres") if d != s.pg_gold_db])
         conn.close()
 
     return Service(
@@ -360,7 +386,20 @@ def _s3(s: Settings) -> Service:
 # ---------------------------------------------------------------------------------------------
 # Nessie
 # ---------------------------------------------------------------------------------------------
+NESSIE_SECRET_PROPERTIES = (
+    "quarkus.datasource.postgresql.password",
+    "ga4lakesecrets.s3.name",
+    "ga4lakesecrets.s3.secret",
+)
+
+
+def nessie_home(s: Settings) -> Path:
+    """Nessie's working directory: Quarkus reads ``config/application.properties`` below it."""
+    return s.state_dir / "nessie"
+
+
 def nessie_system_properties(s: Settings) -> dict[str, str]:
+    """Nessie's whole configuration; :data:`NESSIE_SECRET_PROPERTIES` go to a 0600 file, the rest to -D."""
     return {
         "quarkus.http.host": "127.0.0.1",
         "quarkus.http.port": str(s.ports.nessie),
@@ -389,7 +428,9 @@ def _nessie(s: Settings) -> Service:
         jar = s.jars_dir / versions.NESSIE_JAR
         if not jar.exists():
             raise StackError(f"nessie: {jar} missing: run `make install`")
-        props = [f"-D{k}={v}" for k, v in nessie_system_properties(s).items()]
+        props = [
+            f"-D{k}={v}" for k, v in nessie_system_properties(s).items() if k not in NESSIE_SECRET_PROPERTIES
+        ]
         return [
             str(java25_home(s) / "bin" / "java"),
             f"-Xmx{s.nessie_heap}",
@@ -401,8 +442,14 @@ def _nessie(s: Settings) -> Service:
             str(jar),
         ]
 
+    def prepare() -> None:
+        props = nessie_system_properties(s)
+        secrets_ = {k: props[k] for k in NESSIE_SECRET_PROPERTIES}
+        write_private(nessie_home(s) / "config" / "application.properties", java_properties(secrets_))
+
     return Service(
         name="nessie",
+        prepare=prepare,
         port=s.ports.nessie,
         extra_ports=(s.ports.nessie_mgmt,),
         command=command,
@@ -413,7 +460,7 @@ def _nessie(s: Settings) -> Service:
         after_start=lambda: NessieClient(s.nessie_api).ensure_namespaces(LAKE_NAMESPACES),
         log_file=s.logs_dir / "nessie.log",
         pid_file=s.run_dir / "nessie.pid",
-        cwd=s.state_dir,
+        cwd=nessie_home(s),
         timeout=s.start_timeout,
     )
 
@@ -438,8 +485,8 @@ def trino_values(s: Settings) -> dict[str, str]:
         "S3_ACCESS_KEY": s.s3_access_key,
         "S3_SECRET_KEY": s.s3_secret_key,
         "PG_JDBC_URL": s.pg_jdbc_url(),
-        "PG_USER": s.pg_user,
-        "PG_PASSWORD": s.pg_password,
+        "PG_USER": pgroles.TRINO_ROLE,
+        "PG_PASSWORD": pgroles.role_password(pgroles.TRINO_ROLE),
     }
 
 
@@ -564,6 +611,8 @@ def _spark_connect(s: Settings) -> Service:
     task pays for a JVM start and a cold Iceberg/Nessie catalog (≈ 20 s each on 2 cores)."""
     from ga4lake.lake.spark import session_conf
 
+    conf_file = s.state_dir / "spark" / "connect.properties"
+
     def command() -> list[str]:
         conf = session_conf(s, app_name="ga4lake-connect")
         conf.update(
@@ -575,14 +624,16 @@ def _spark_connect(s: Settings) -> Service:
                 "spark.local.dir": str(s.state_dir / "spark" / "connect-tmp"),
             }
         )
-        args = [
+        # the conf holds the S3 secret: a 0600 properties file, not --conf on a world-readable command line
+        write_private(conf_file, java_properties(conf))
+        return [
             str(spark_home() / "bin" / "spark-submit"),
+            "--properties-file",
+            str(conf_file),
             "--class",
             "org.apache.spark.sql.connect.service.SparkConnectServer",
+            "spark-internal",
         ]
-        for key, value in conf.items():
-            args += ["--conf", f"{key}={value}"]
-        return [*args, "spark-internal"]
 
     def prepare() -> None:
         (s.state_dir / "spark" / "connect-tmp").mkdir(parents=True, exist_ok=True)

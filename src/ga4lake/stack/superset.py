@@ -14,6 +14,7 @@ import urllib.parse
 from pathlib import Path
 
 from ga4lake.config import REPO_ROOT, Settings, load_env
+from ga4lake.sqlident import check_identifier
 from ga4lake.stack.install import _apt_install, venv_step
 from ga4lake.stack.process import Service, StackError
 
@@ -81,7 +82,8 @@ def insights_schema(s: Settings) -> str:
     from ga4lake.validate.dbt import insights_schema as dbt_insights_schema  # stdlib-only module
 
     explicit = load_env().get("GA4LAKE_PG_INSIGHTS_SCHEMA", "")
-    return explicit if explicit and s.pg_gold_schema == "gold" else dbt_insights_schema(s.pg_gold_schema)
+    schema = explicit if explicit and s.pg_gold_schema == "gold" else dbt_insights_schema(s.pg_gold_schema)
+    return check_identifier(schema, "GA4LAKE_PG_INSIGHTS_SCHEMA")
 
 
 def metadata_db(s: Settings) -> str:

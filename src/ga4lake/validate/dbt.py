@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ga4lake.config import REPO_ROOT, Settings
+from ga4lake.sqlident import check_identifier
 
 DBT_DIR = REPO_ROOT / "dbt"
 DEFAULT_THREADS = 2
@@ -104,7 +105,7 @@ def dbt_env(
 ) -> dict[str, str]:
     """Environment for the dbt subprocess: connection and schemas from ``settings``, no tracking."""
     env = dict(os.environ if base is None else base)
-    schema = gold_schema or settings.pg_gold_schema
+    schema = check_identifier(gold_schema or settings.pg_gold_schema, "gold schema")
     env.update(
         {
             "GA4LAKE_PG_HOST": settings.pg_host,
@@ -121,6 +122,7 @@ def dbt_env(
         schema != "gold" or "GA4LAKE_PG_INSIGHTS_SCHEMA" not in env
     ):  # other gold schemas: never the real views
         env["GA4LAKE_PG_INSIGHTS_SCHEMA"] = insights_schema(schema)
+    check_identifier(env["GA4LAKE_PG_INSIGHTS_SCHEMA"], "GA4LAKE_PG_INSIGHTS_SCHEMA")
     return env
 
 

@@ -19,7 +19,9 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from ga4lake import pgroles
 from ga4lake.config import REPO_ROOT, Settings, load_env
+from ga4lake.sqlident import check_identifier
 from ga4lake.validate import reference_cache
 from ga4lake.validate.reference_cache import ReferenceCache
 
@@ -28,7 +30,6 @@ DEFAULT_THRESHOLD_PCT = 0.5
 THRESHOLD_ENV = "GA4LAKE_PARITY_THRESHOLD_PCT"
 RESULTS_TABLE = "parity_results"
 
-_IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
 _PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 
 
@@ -123,13 +124,6 @@ class ParityReport:
 def default_threshold(env: dict[str, str] | None = None) -> float:
     raw = (env if env is not None else load_env()).get(THRESHOLD_ENV, "")
     return float(raw) if raw.strip() else DEFAULT_THRESHOLD_PCT
-
-
-def check_identifier(name: str) -> str:
-    """A PostgreSQL schema name safe to paste into SQL (lower-case letters, digits, underscores)."""
-    if not _IDENT.match(name):
-        raise ValueError(f"not a plain lower-case SQL identifier: {name!r}")
-    return name
 
 
 def render(template: str, values: dict[str, str]) -> str:
@@ -335,6 +329,20 @@ def _pg_connect(settings: Settings):
     return psycopg2.connect(settings.pg_dsn())
 
 
+def grant_trino(settings: Settings, pg_schema: str) -> None:
+    """Let Trino's role read the gold tables of ``pg_schema`` (a copy made by hand or by a test has none
+    of the sync's grants); it gets nothing else there."""
+    tables = {pm.gold_table for pm in PARITY_MODELS}
+    conn = _pg_connect(settings)
+    try:
+        with conn, conn.cursor() as cur:
+            pgroles.ensure_roles(cur)
+            pgroles.grant_connect(cur, settings.pg_gold_db)
+            pgroles.grant_schema(cur, pg_schema, tables, roles=(pgroles.TRINO_ROLE,))
+    finally:
+        conn.close()
+
+
 def existing_gold_tables(settings: Settings, pg_schema: str) -> set[str]:
     conn = _pg_connect(settings)
     try:
@@ -380,6 +388,8 @@ def run_parity(
         threshold_pct=threshold,
         mode="federated",
     )
+    if gold_source != "lake":
+        grant_trino(settings, schema)
     problem = None if gold_source == "lake" else postgresql_catalog_problem(settings)
     if gold_source == "lake":
         report.mode = "lake"
@@ -481,6 +491,8 @@ def store_report(settings: Settings, report: ParityReport, pg_schema: str) -> No
         with conn, conn.cursor() as cur:
             cur.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
             cur.execute(RESULTS_DDL.format(schema=schema, table=RESULTS_TABLE))
+            pgroles.ensure_roles(cur)
+            pgroles.grant_parity_results(cur, schema)
             for r in report.rows:
                 cur.execute(
                     f"""INSERT INTO {schema}.{RESULTS_TABLE} (run_id, ran_at, model, gold_table, reference_rows,
