@@ -42,7 +42,7 @@ def cmd_open(args: argparse.Namespace) -> int:
             found = landing.discover(
                 args.source, settings, settings.state_dir / "staging" / "downloads", start, end
             )
-        except landing.LandingError as exc:
+        except landing.NoExportFiles as exc:
             if args.day:  # the day's export has not arrived (yet): nothing to load, not an error
                 return _emit({"status": "missing", "message": str(exc), "start": start, "end": end})
             raise

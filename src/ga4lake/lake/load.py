@@ -69,7 +69,7 @@ class LoadContext:
     branch: str
     catalog: str
     days: list[date]
-    kinds: dict[str, str] = field(default_factory=dict)  # day -> new | restatement | reprocess
+    kinds: dict[str, str] = field(default_factory=dict)  # day -> new | restatement | reprocess | intraday
 
 
 @dataclass
@@ -77,7 +77,7 @@ class LoadResult:
     load_id: str
     status: str  # published | noop
     days: list[date] = field(default_factory=list)
-    kinds: dict[str, str] = field(default_factory=dict)  # day -> new | restatement | reprocess
+    kinds: dict[str, str] = field(default_factory=dict)  # day -> new | restatement | reprocess | intraday
     rows: dict[str, int] = field(default_factory=dict)
     main_before: str = ""
     main_after: str = ""
@@ -121,37 +121,55 @@ def plan_ingest(
     end: date | None,
     force: bool,
     progress: Callable[[str], None],
-    files: list[landing.ExportFile] | None = None,
-) -> tuple[list[landing.ExportFile], dict[str, str], int]:
-    """Which export files to load: new days, restated days (checksum changed) and, with ``force``, the rest.
+    files: list[landing.ExportDay] | None = None,
+) -> tuple[list[landing.ExportDay], dict[str, str], int]:
+    """Which export days to load: new days, restated days (checksum of the day's files changed) and, with
+    ``force``, the rest. A day loaded only from intraday files is provisional (kind ``intraday``) until
+    its daily table arrives; intraday files never replace a day loaded from its daily table.
     ``files``: already discovered (the caller looked first), else discovered here."""
     if files is None:
-        files = landing.discover(source, settings, settings.state_dir / "staging" / "downloads", start, end)
+        files = landing.discover(
+            source, settings, settings.state_dir / "staging" / "downloads", start, end, note=progress
+        )
+    n_parts = sum(len(f.parts) for f in files)
     progress(
-        f"found {len(files)} export file(s) in {source} ({files[0].shard_date} … {files[-1].shard_date})"
+        f"found {len(files)} export day(s), {n_parts} file(s), in {source} "
+        f"({files[0].shard_date} … {files[-1].shard_date})"
     )
     landed = latest_manifest(spark, branch_catalog(spark, settings, settings.lake_branch))
     todo, kinds = [], {}
     for f in files:
+        day = f.shard_date.isoformat()
         previous = landed.get(f.shard_date)
+        was_intraday = previous is not None and landing.kind_of_names(previous["file_name"].split(",")) == (
+            landing.INTRADAY
+        )
+        if previous is not None and f.kind == landing.INTRADAY and not was_intraday:
+            progress(f"{day}: intraday file(s) ignored, the day is loaded from its daily export: {f.name}")
+            continue
         if previous is None:
-            kinds[f.shard_date.isoformat()] = "new"
-        elif previous["sha256"] != landing.sha256_of(f.local_path):
-            kinds[f.shard_date.isoformat()] = "restatement"
+            kinds[day] = "intraday" if f.kind == landing.INTRADAY else "new"
+        elif previous["sha256"] != landing.day_sha256(f):
+            kinds[day] = "intraday" if f.kind == landing.INTRADAY else "restatement"
         elif force:
-            kinds[f.shard_date.isoformat()] = "reprocess"
+            kinds[day] = "reprocess"
         else:
             continue
         todo.append(f)
     restated = sorted(d for d, k in kinds.items() if k == "restatement")
     if restated:
         progress(f"restatement of {len(restated)} day(s): {', '.join(restated)}")
+    provisional = sorted(d for d, k in kinds.items() if k == "intraday")
+    if provisional:
+        progress(
+            f"provisional (intraday) day(s), replaced when the daily table arrives: {', '.join(provisional)}"
+        )
     return todo, kinds, len(files)
 
 
 def _noop(settings: Settings, n_files: int, progress: Callable[[str], None]) -> LoadResult:
     head = NessieClient(settings.nessie_api).get_reference(settings.lake_branch).hash
-    progress(f"nothing to do: all {n_files} file(s) already landed with identical checksums")
+    progress(f"nothing to do: all {n_files} day(s) already landed with identical checksums")
     return LoadResult(load_id="", status="noop", main_before=head, main_after=head)
 
 
@@ -174,7 +192,7 @@ def ingest(
         return _process(settings, spark, todo, kinds, slice_days, progress, t0)
 
 
-def landed_files(settings: Settings, spark, start: date, end: date) -> list[landing.ExportFile]:
+def landed_files(settings: Settings, spark, start: date, end: date) -> list[landing.ExportDay]:
     """The landed originals of [start, end] (from the manifest on the lake branch), downloaded for reuse."""
     main_cat = branch_catalog(spark, settings, settings.lake_branch)
     landed = {d: m for d, m in latest_manifest(spark, main_cat).items() if start <= d <= end}
@@ -185,10 +203,14 @@ def landed_files(settings: Settings, spark, start: date, end: date) -> list[land
     download.mkdir(parents=True, exist_ok=True)
     files = []
     for d, m in sorted(landed.items()):
-        bucket, key = landing.split_s3(m["landing_uri"])
-        local = download / m["file_name"]
-        client.download_file(bucket, key, str(local))
-        files.append(landing.ExportFile(d, m["file_name"], local, m["landing_uri"]))
+        parts = []
+        for name, uri in landing.landed_parts(m["file_name"], m["landing_uri"]):
+            bucket, key = landing.split_s3(uri)
+            local = download / name
+            client.download_file(bucket, key, str(local))
+            parts.append(landing.ExportPart(name, local, uri))
+        kind = landing.kind_of_names(p.name for p in parts)
+        files.append(landing.ExportDay(d, kind, tuple(parts)))
     return files
 
 
@@ -208,7 +230,7 @@ def rerun(
 def _process(
     settings: Settings,
     spark,
-    files: list[landing.ExportFile],
+    files: list[landing.ExportDay],
     kinds: dict[str, str],
     slice_days: int,
     progress: Callable[[str], None],
@@ -380,7 +402,7 @@ def wait_for_open_loads(
 
 def open_load(
     settings: Settings,
-    files: list[landing.ExportFile],
+    files: list[landing.ExportDay],
     kinds: dict[str, str],
     progress: Callable[[str], None],
     owner: str = "steps",
@@ -401,7 +423,7 @@ def open_load(
             for i, fut in enumerate(as_completed(futures), 1):
                 staged.append(fut.result())  # a bad file raises here, naming itself
                 if i % 10 == 0 or i == len(files):
-                    progress(f"  landed {i}/{len(files)} file(s)")
+                    progress(f"  landed {i}/{len(files)} day(s)")
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
