@@ -73,3 +73,26 @@ def test_unreadable_pid_file_means_not_running(tmp_path, text):
     path = tmp_path / "x.pid"
     path.write_text(text)
     assert read_pid_file(path) is None
+
+
+def test_stop_waits_for_the_whole_group_and_kills_what_ignores_sigterm(tmp_path):
+    """A group member that survives its leader (it ignores SIGTERM) must not outlive `stop`."""
+    from ga4lake.stack.process import Service, group_members
+
+    svc = Service(
+        name="toy",
+        port=0,
+        command=lambda: ["bash", "-c", "(trap '' TERM; exec sleep 60) & sleep 60"],
+        health=lambda: True,
+        log_file=tmp_path / "toy.log",
+        pid_file=tmp_path / "toy.pid",
+    )
+    svc.start(progress=lambda _m: None)
+    pid = svc.pid()
+    for _ in range(50):
+        if len(group_members(pid)) >= 3:
+            break
+        time.sleep(0.1)
+    assert len(group_members(pid)) >= 3
+    assert svc.stop(timeout=2) == "stopped"
+    assert group_members(pid) == []

@@ -122,12 +122,21 @@ class Service:
             stale = self.pid_file.exists()
             self.pid_file.unlink(missing_ok=True)
             return "not running (stale pid file removed, nothing signalled)" if stale else "not running"
+        try:
+            pgid = os.getpgid(pid)  # taken while the verified leader lives: the group is ours
+        except ProcessLookupError:
+            pgid = pid
         kill_group(pid, signal.SIGTERM)
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and pid_alive(pid):
+        # wait for the whole group, not just its leader: a worker that outlives a shell leader (Airflow's
+        # API server under bash) would otherwise keep its port after `down`
+        while time.monotonic() < deadline and (pid_alive(pid) or group_members(pgid)):
             time.sleep(0.2)
-        if pid_alive(pid):
-            kill_group(pid, signal.SIGKILL)
+        if pid_alive(pid) or group_members(pgid):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(pgid, signal.SIGKILL)
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
             time.sleep(0.5)
         self.pid_file.unlink(missing_ok=True)
         return "stopped"
@@ -209,6 +218,22 @@ def pid_alive(pid: int) -> bool:
             return fh.read().split(")", 1)[1].split()[0] != "Z"
     except OSError:
         return True
+
+
+def group_members(pgid: int) -> list[int]:
+    """Live (non-zombie) processes of process group ``pgid``."""
+    out = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if len(fields) > 2 and fields[2] == str(pgid) and fields[0] != "Z":
+            out.append(int(entry))
+    return out
 
 
 def kill_group(pid: int, sig: int) -> None:
