@@ -353,6 +353,11 @@ def erase_user(
         return result
 
 
+def _some(names: list[str], shown: int = 8) -> str:
+    more = len(names) - shown
+    return ", ".join(names[:shown]) + (f" … and {more} more (`ga4lake branches`)" if more > 0 else "")
+
+
 def render(result: Erasure, uid: str) -> str:
     """What the erasure removed, per table, and what still holds the user's data."""
     verb = "would remove" if result.status == "dry-run" else "removed"
@@ -375,6 +380,6 @@ def render(result: Erasure, uid: str) -> str:
         )
     lines.append(
         "  NOT erased yet: earlier Nessie commits/Iceberg snapshots until table maintenance expires them (docs/privacy.md)"
-        + (f"; other references: {', '.join(result.other_refs)}" if result.other_refs else "")
+        + (f"; other references: {_some(result.other_refs)}" if result.other_refs else "")
     )
     return "\n".join(lines)
