@@ -118,6 +118,10 @@ class AirflowClient:
         for entry in content if isinstance(content, list) else [content]:
             if isinstance(entry, dict):  # structured log records: timestamp + event text
                 lines.append(f"{str(entry.get('timestamp', ''))[11:19]} {entry.get('event', '')}".strip())
+                # "Task failed with exception" carries the exception itself in error_detail, not the text
+                for err in entry.get("error_detail") or []:
+                    if isinstance(err, dict) and err.get("exc_value"):
+                        lines.append(f"  {err.get('exc_type', 'Error')}: {err['exc_value']}")
             else:
                 lines.append(str(entry))
         return "\n".join(lines)
