@@ -2,7 +2,8 @@
 
 The four DAGs — ingest/bronze, silver, gold + Postgres sync, validation — are chained by these assets:
 each layer's last task emits its asset with the load(s) it wrote in the event's ``extra``, and the next
-layer's DAG is scheduled on that asset (data-aware scheduling, no sensors polling).
+layer's DAG is scheduled on that asset (data-aware scheduling, no sensors polling). The one sensor is at
+the start: the daily ingest run waits for its day's GA4 export file (:class:`ExportSensor`).
 """
 
 from __future__ import annotations
@@ -12,11 +13,19 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from airflow.sdk import Asset
-from airflow.sdk.exceptions import AirflowFailException
+from airflow.sdk import Asset, BaseSensorOperator
+from airflow.sdk.exceptions import AirflowFailException, AirflowSensorTimeout
 
 from ga4lake.config import REPO_ROOT, load_settings
-from ga4lake.orchestrate import StepFailed, dbt_env, run_step
+from ga4lake.orchestrate import (
+    StepFailed,
+    daily_schedule,
+    dbt_env,
+    export_source,
+    overrides,
+    run_step,
+    window,
+)
 
 BRONZE = Asset(name="ga4lake_bronze", uri="s3://ga4lake/warehouse/bronze/events")
 SILVER = Asset(name="ga4lake_silver", uri="s3://ga4lake/warehouse/silver/events")
@@ -58,6 +67,54 @@ def loads_from(triggering_asset_events: Any) -> list[dict[str, Any]]:
     return [seen[k] for k in sorted(seen)]
 
 
+class ExportSensor(BaseSensorOperator):
+    """Wait until the run's day has its export file in the source (and no other load is open), then let
+    ``open_load`` plan it.
+
+    GA4 writes the day's table hours after midnight, so the run firing at D+1 00:00 would otherwise find
+    nothing. Reschedule mode: between pokes the task is ``up_for_reschedule`` and holds no worker slot, so
+    a week of waiting runs costs nothing. Poke interval and timeout come from
+    :func:`ga4lake.orchestrate.daily_schedule` (config, or the run's conf). After the timeout the run
+    *fails* (never a silent skip), naming the day and the source; a later run catches the day up once
+    its file lands. A backfill (range mode) does not wait."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        wait = daily_schedule()
+        super().__init__(
+            mode="reschedule",
+            poke_interval=wait.poke_seconds,
+            timeout=wait.wait_seconds,
+            soft_fail=False,
+            **kwargs,
+        )
+
+    def execute(self, context: Any) -> Any:
+        conf = context["dag_run"].conf or {}
+        logical = context.get("logical_date")
+        day = window(conf, logical.date() if logical else None).day
+        if day is None:
+            self.log.info("range mode (backfill): nothing to wait for")
+            return None
+        wait = daily_schedule(conf)
+        self.poke_interval, self.timeout = wait.poke_seconds, wait.wait_seconds
+        self._args = ["load", "arrived", "--from", export_source(conf), "--day", day.isoformat()]
+        self._over = overrides(conf)
+        self._last: dict[str, Any] = {}
+        try:
+            return super().execute(context)
+        except AirflowSensorTimeout as exc:
+            raise AirflowSensorTimeout(
+                f"gave up after {wait.wait_seconds / 3600:.2f} h: "
+                f"{self._last.get('message') or f'no export file for {day} yet'}. "
+                "A later daily run loads the day once its file lands (catch-up), or run "
+                f"`ga4lake airflow run --day {day}`."
+            ) from exc
+
+    def poke(self, context: Any) -> bool:
+        self._last = run_step(self._args, self._over)
+        return self._last.get("status") == "ready"
+
+
 def dbt_manifest() -> Path:
     """A dbt manifest for Cosmos to render from, regenerated when the dbt project changed (``dbt parse``)."""
     settings = load_settings()
@@ -97,6 +154,7 @@ __all__ = [
     "BRONZE",
     "DEFAULT_ARGS",
     "GOLD",
+    "ExportSensor",
     "SILVER",
     "VALIDATED",
     "dbt_env",

@@ -47,14 +47,53 @@ class Window:
     day: date | None
     start: date | None
     end: date | None
+    catchup_days: int = 0  # daily mode: how far before the restatement window late arrivals are caught up
 
     def cli_args(self) -> list[str]:
         if self.day:
-            return ["--day", self.day.isoformat(), "--restatement-days", str(RESTATEMENT_DAYS)]
+            return [
+                "--day",
+                self.day.isoformat(),
+                "--restatement-days",
+                str(RESTATEMENT_DAYS),
+                "--catchup-days",
+                str(self.catchup_days),
+            ]
         return ["--start", self.start.isoformat(), "--end", self.end.isoformat()]  # type: ignore[union-attr]
 
 
-def window(conf: dict[str, Any] | None, logical_day: date | None) -> Window:
+@dataclass(frozen=True)
+class DailySchedule:
+    """How a daily run waits for its day's export and how far back it catches up late days.
+
+    From ``GA4LAKE_EXPORT_POKE_SECONDS`` / ``GA4LAKE_EXPORT_WAIT_HOURS`` / ``GA4LAKE_INGEST_CATCHUP_DAYS``;
+    a run's conf may override each (``export_poke_seconds``, ``export_wait_seconds``, ``catchup_days``) —
+    tests wait seconds, not hours."""
+
+    poke_seconds: float
+    wait_seconds: float
+    catchup_days: int
+
+
+def daily_schedule(conf: dict[str, Any] | None = None, env: dict[str, str] | None = None) -> DailySchedule:
+    conf = conf or {}
+    env = load_env() if env is None else env
+    try:
+        poke = float(conf.get("export_poke_seconds") or env.get("GA4LAKE_EXPORT_POKE_SECONDS") or 300)
+        wait = float(
+            conf.get("export_wait_seconds") or float(env.get("GA4LAKE_EXPORT_WAIT_HOURS") or 36) * 3600
+        )
+        catchup = int(conf.get("catchup_days", env.get("GA4LAKE_INGEST_CATCHUP_DAYS") or 31))
+    except ValueError as exc:
+        raise ValueError(f"export wait settings must be numbers: {exc}") from exc
+    if poke <= 0 or wait <= 0 or catchup < 0:
+        raise ValueError(
+            f"export wait settings out of range: poke {poke}s, wait {wait}s, catch-up {catchup} d"
+        )
+    return DailySchedule(poke, wait, catchup)
+
+
+def window(conf: dict[str, Any] | None, logical_day: date | None, catchup_days: int = 0) -> Window:
     """Range mode when the run's conf has start/end (a backfill), else the run's logical date."""
     conf = conf or {}
     start, end = conf.get("start"), conf.get("end")
@@ -66,10 +105,10 @@ def window(conf: dict[str, Any] | None, logical_day: date | None) -> Window:
             raise ValueError(f"conf.start {s} is after conf.end {e}")
         return Window(None, s, e)
     if conf.get("day"):
-        return Window(date.fromisoformat(str(conf["day"])), None, None)
+        return Window(date.fromisoformat(str(conf["day"])), None, None, catchup_days)
     if logical_day is None:
         raise ValueError("no logical date and no conf.day/start/end: nothing to load")
-    return Window(logical_day, None, None)
+    return Window(logical_day, None, None, catchup_days)
 
 
 def export_source(conf: dict[str, Any] | None = None) -> str:
@@ -96,7 +135,9 @@ def ga4lake_bin() -> Path:
 def run_step(args: list[str], over: dict[str, str] | None = None) -> dict[str, Any]:
     """Run ``ga4lake <args>`` with the run's overrides; stream its progress; return its JSON result."""
     env = {**os.environ, **{OVERRIDES[k]: v for k, v in (over or {}).items()}}
-    env.pop("PYTHONPATH", None)  # the main venv resolves its own packages
+    # the main venv's packages, but this checkout's ga4lake (the one whose DAGs Airflow runs), not whatever
+    # checkout the venv's editable install points at (a second worktree runs its own code)
+    env["PYTHONPATH"] = str(REPO_ROOT / "src")
     cmd = [str(ga4lake_bin()), *args]
     log.info("$ %s %s", " ".join(cmd), f"(overrides {over})" if over else "")
     proc = subprocess.Popen(

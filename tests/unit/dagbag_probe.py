@@ -21,6 +21,10 @@ for dag_id, dag in bag.dags.items():
         ),
         "retries": sorted({t.retries for t in dag.tasks}),
         "catchup": dag.catchup,
+        "max_active_runs": dag.max_active_runs,
+        "sensors": {
+            t.task_id: {"mode": t.mode, "soft_fail": t.soft_fail} for t in dag.tasks if hasattr(t, "poke")
+        },
     }
 with open(sys.argv[2], "w") as fh:
     json.dump(out, fh, indent=1)

@@ -63,13 +63,21 @@ def test_layers_are_chained_by_assets_not_sensors(dagbag):
     assert d["ga4lake_gold"]["outlets"] == ["sync_postgres:ga4lake_gold"]
     assert d["ga4lake_validation"]["schedule_assets"] == ["ga4lake_gold"]
     assert d["ga4lake_validation"]["outlets"] == ["parity:ga4lake_validated"]
-    for dag in d.values():
-        assert not any("sensor" in t.lower() for t in dag["tasks"])
+    for dag_id, dag in d.items():  # the layers wait on assets; only ingest waits, for the export file
+        assert dag["sensors"] == ({} if dag_id != "ga4lake_ingest" else dag["sensors"])
+
+
+def test_daily_run_waits_for_its_export_without_holding_a_slot(dagbag):
+    ingest = dagbag["dags"]["ga4lake_ingest"]
+    # reschedule mode: no worker slot between pokes; a timeout fails the run, never skips it
+    assert ingest["sensors"] == {"wait_for_export": {"mode": "reschedule", "soft_fail": False}}
+    assert "wait_for_export>open_load" in ingest["edges"]
+    assert ingest["max_active_runs"] > 1  # a day waiting for its export does not hold back the next days
 
 
 def test_task_order_within_layers(dagbag):
     d = dagbag["dags"]
-    assert d["ga4lake_ingest"]["edges"] == ["open_load>bronze"]
+    assert d["ga4lake_ingest"]["edges"] == ["open_load>bronze", "wait_for_export>open_load"]
     assert d["ga4lake_gold"]["edges"] == [
         "audit_and_publish>sync_postgres",
         "gold>audit_and_publish",

@@ -6,13 +6,42 @@ from datetime import date
 
 import pytest
 
-from ga4lake.orchestrate import StepFailed, Window, export_source, overrides, run_step, window
+from ga4lake.orchestrate import (
+    DailySchedule,
+    StepFailed,
+    Window,
+    daily_schedule,
+    export_source,
+    overrides,
+    run_step,
+    window,
+)
 
 
-def test_daily_run_loads_its_logical_date_with_the_restatement_window():
-    w = window({}, date(2020, 11, 5))
-    assert w == Window(date(2020, 11, 5), None, None)
-    assert w.cli_args() == ["--day", "2020-11-05", "--restatement-days", "3"]
+def test_daily_run_loads_its_logical_date_with_the_restatement_window_and_catchup():
+    w = window({}, date(2020, 11, 5), catchup_days=31)
+    assert w == Window(date(2020, 11, 5), None, None, 31)
+    assert w.cli_args() == ["--day", "2020-11-05", "--restatement-days", "3", "--catchup-days", "31"]
+
+
+def test_daily_schedule_from_config_and_run_conf():
+    env = {
+        "GA4LAKE_EXPORT_POKE_SECONDS": "300",
+        "GA4LAKE_EXPORT_WAIT_HOURS": "36",
+        "GA4LAKE_INGEST_CATCHUP_DAYS": "31",
+    }
+    assert daily_schedule({}, env) == DailySchedule(300.0, 36 * 3600.0, 31)
+    conf = {"export_poke_seconds": 5, "export_wait_seconds": 90, "catchup_days": 0}
+    assert daily_schedule(conf, env) == DailySchedule(5.0, 90.0, 0)  # tests wait seconds, not hours
+    assert daily_schedule({}, {}) == DailySchedule(300.0, 36 * 3600.0, 31)  # the documented defaults
+
+
+@pytest.mark.parametrize(
+    "conf", [{"export_poke_seconds": "soon"}, {"export_wait_seconds": -1}, {"catchup_days": -2}]
+)
+def test_bad_wait_settings_are_refused(conf):
+    with pytest.raises(ValueError):
+        daily_schedule(conf, {})
 
 
 def test_backfill_conf_is_one_range_mode_run():

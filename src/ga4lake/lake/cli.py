@@ -28,45 +28,100 @@ def _emit(obj: dict) -> int:
 
 
 def cmd_open(args: argparse.Namespace) -> int:
-    """Plan and land a load: the day (plus its restatement window) or a range; never blocks main."""
+    """Plan and land a load: the day (plus its restatement window and catch-up) or a range; never blocks main."""
     from ga4lake.lake import landing, load
     from ga4lake.lake.spark import get_spark
 
     settings = load_settings()
     if args.day:
-        start, end = args.day - timedelta(days=args.restatement_days), args.day
-    else:
-        start, end = args.start, args.end
+        return _open_day(args, settings)
+    start, end = args.start, args.end
     with load.load_lock(settings):
-        try:
-            found = landing.discover(
-                args.source, settings, settings.state_dir / "staging" / "downloads", start, end
-            )
-        except landing.NoExportFiles as exc:
-            if args.day:  # the day's export has not arrived (yet): nothing to load, not an error
-                return _emit({"status": "missing", "message": str(exc), "start": start, "end": end})
-            raise
-        if args.day and not any(f.shard_date == args.day for f in found):
-            return _emit(
-                {"status": "missing", "message": f"no export file for {args.day} in {args.source} yet"}
-            )
+        found = landing.discover(
+            args.source, settings, settings.state_dir / "staging" / "downloads", start, end
+        )
         load.wait_for_open_loads(settings, _say)  # plan against main as the previous load left it
         spark = get_spark(settings, app_name="ga4lake-open")
         todo, kinds, n_files = load.plan_ingest(
             settings, spark, args.source, start, end, args.force, _say, files=found
         )
-        if not todo:
-            load._noop(settings, n_files, _say)
-            return _emit({"status": "noop", "start": start, "end": end})
-        plan = load.open_load(settings, todo, kinds, _say)
+        return _open_todo(settings, todo, kinds, n_files, start, end)
+
+
+def _open_day(args: argparse.Namespace, settings) -> int:
+    """Daily mode: the day, the ``--restatement-days`` before it (new or changed files), and every earlier day
+    of the last ``--catchup-days`` whose export arrived but was never loaded (its own run gave up waiting)."""
+    from ga4lake.lake import arrivals, landing, load
+    from ga4lake.lake.spark import branch_catalog, get_spark
+    from ga4lake.lake.tables import latest_manifest
+
+    start, end = args.day - timedelta(days=args.restatement_days), args.day
+    downloads = settings.state_dir / "staging" / "downloads"
+    with load.load_lock(settings):
+        arrived = arrivals.arrived_days(args.source, settings, start - timedelta(days=args.catchup_days), end)
+        if args.day not in arrived:  # the day's export has not arrived (yet): nothing to load, not an error
+            return _emit(
+                {
+                    "status": "missing",
+                    "message": f"no export file for {args.day} in {args.source} yet",
+                    "start": start,
+                    "end": end,
+                }
+            )
+        load.wait_for_open_loads(settings, _say)  # plan against main as the previous load left it
+        spark = get_spark(settings, app_name="ga4lake-open")
+        loaded = set(latest_manifest(spark, branch_catalog(spark, settings, settings.lake_branch)))
+        late = arrivals.late_days(arrived, loaded, before=start)
+        found = landing.discover(args.source, settings, downloads, start, end)
+        for day in late:
+            found += landing.discover(args.source, settings, downloads, day, day)
+        found.sort(key=lambda f: f.shard_date)
+        if late:
+            _say(
+                f"catch-up: {len(late)} earlier day(s) arrived but never loaded: {', '.join(map(str, late))}"
+            )
+        todo, kinds, n_files = load.plan_ingest(
+            settings, spark, args.source, start, end, args.force, _say, files=found
+        )
+        return _open_todo(settings, todo, kinds, n_files, start, end, catchup=late)
+
+
+def _open_todo(settings, todo, kinds, n_files, start, end, catchup=()) -> int:
+    from ga4lake.lake import load
+
+    if not todo:
+        load._noop(settings, n_files, _say)
+        return _emit({"status": "noop", "start": start, "end": end})
+    plan = load.open_load(settings, todo, kinds, _say)
     return _emit(
         {
             "status": "opened",
             "load_id": plan.load_id,
             "days": [d.isoformat() for d in plan.days],
             "kinds": kinds,
+            "catchup": [d.isoformat() for d in catchup],
         }
     )
+
+
+def cmd_arrived(args: argparse.Namespace) -> int:
+    """One poke of the daily run's sensor: has the day's export arrived, and is the lake free to plan against?
+
+    ``ready`` needs both: planning waits for the previous load to publish anyway, and waiting here (a
+    rescheduled sensor) holds no Airflow worker slot, where waiting inside ``load open`` would."""
+    from ga4lake.lake import arrivals, load
+
+    settings = load_settings()
+    files = arrivals.arrived_days(args.source, settings, args.day, args.day).get(args.day, [])
+    busy = [p.load_id for p in load.open_plans(settings)] if files else []
+    if not files:
+        status, message = "waiting", f"no export file for {args.day} in {args.source} yet"
+    elif busy:
+        status, message = "busy", f"{args.day} has arrived; waiting for open load(s) {', '.join(busy)}"
+    else:
+        status, message = "ready", f"{args.day} has arrived: {', '.join(files)}"
+    _say(message)
+    return _emit({"status": status, "day": args.day, "files": files, "open_loads": busy, "message": message})
 
 
 def cmd_step(args: argparse.Namespace) -> int:
@@ -156,8 +211,22 @@ def register(sub: argparse._SubParsersAction) -> None:
     o.add_argument("--start", type=day_arg, help="range mode (backfill): first day")
     o.add_argument("--end", type=day_arg, help="range mode (backfill): last day")
     o.add_argument("--restatement-days", type=int, default=3, help="days before --day re-checked (default 3)")
+    o.add_argument(
+        "--catchup-days",
+        type=int,
+        default=0,
+        help="daily mode: also load days this far before the restatement window that arrived but were "
+        "never loaded (default 0; the ingest DAG passes GA4LAKE_INGEST_CATCHUP_DAYS)",
+    )
     o.add_argument("--force", action="store_true", help="reprocess days whose files are unchanged too")
     o.set_defaults(func=cmd_open)
+
+    a = steps.add_parser(
+        "arrived", help="has the day's export arrived (and no load is open)? what the daily sensor pokes"
+    )
+    a.add_argument("--from", dest="source", required=True, help="directory, file or s3://bucket/prefix")
+    a.add_argument("--day", type=day_arg, required=True, help="the event date to look for")
+    a.set_defaults(func=cmd_arrived)
 
     for name in STEPS:
         s = steps.add_parser(name, help=f"the {name} step of an open load")
