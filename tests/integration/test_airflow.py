@@ -126,7 +126,7 @@ def test_restated_export_is_reprocessed_with_right_counts(first_day, client, lak
 
 
 def test_failed_audit_fails_the_run_and_main_is_unchanged(first_day, client, lake, nessie, tmp_path):
-    bad = sample(tmp_path / "consent", "2020-11-20", 1, "--consent-denied", "0.3")
+    bad = sample(tmp_path / "consent", "2020-11-20", 1, "--consent-denied", "1")
     head = nessie.get_reference(lake.lake_branch).hash
     res = run(client, lake, bad, "2020-11-20")
     assert res.state == "failed"

@@ -198,7 +198,7 @@ def test_bad_files_fail_clearly_and_leave_main_unchanged(lake, nessie, tmp_path,
 
 
 def test_failed_audit_never_reaches_main_and_keeps_the_branch(lake, nessie, tmp_path):
-    src = sample(tmp_path / "consent", "2020-11-22", 2, "--consent-denied", "0.3")
+    src = sample(tmp_path / "consent", "2020-11-22", 2, "--consent-denied", "1")
     head = nessie.get_reference(lake.lake_branch).hash
     total = scalar(lake, "SELECT count(*) FROM silver.events")
     with pytest.raises(load.AuditFailed) as err:

@@ -125,6 +125,13 @@ def transaction_key() -> Column:
     return F.when(real, F.concat(F.lit("t:"), tid)).otherwise(F.concat(F.lit("e:"), F.col("event_key")))
 
 
+def consent_denied() -> Column:
+    """Consent mode: GA4 exports a cookieless ping (consent denied) with NULL ``user_pseudo_id`` — and so
+    NULL ``client_key`` (docs/semantics.md#consent-denied-events). Never NULL itself, so analysts can count
+    these events explicitly instead of inferring them from NULL keys."""
+    return F.col("user_pseudo_id").isNull()
+
+
 def prepare(events: DataFrame) -> DataFrame:
     """Silver events -> the columns every gold model reads, with dbt-ga4's event-level derivations:
     click-id stripped URLs, page_path/hostname/page_id, gclid-fixed source/medium/campaign."""
@@ -141,6 +148,7 @@ def prepare(events: DataFrame) -> DataFrame:
         F.col("platform"),
         F.col("user_pseudo_id"),
         F.col("client_key"),
+        consent_denied().alias("consent_denied"),
         F.col("session_key"),
         F.col("session_partition_key"),
         F.col("session_id"),

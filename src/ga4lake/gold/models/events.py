@@ -3,7 +3,7 @@
 Differences from silver: URLs without click-id parameters plus page_path/hostname/page_id, the gclid
 rule applied to source/medium/campaign, one ``transaction_id`` (ecommerce, else the event param),
 and no raw maps, items, lineage or PII columns. Consent-denied events are kept (NULL client and
-session keys), as dbt-ga4 keeps them.
+session keys), as dbt-ga4 keeps them, and flagged by ``consent_denied`` (true = no ``user_pseudo_id``).
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ FACT_EVENTS_COLUMNS = (
     "platform",
     "user_pseudo_id",
     "client_key",
+    "consent_denied",
     "session_key",
     "session_partition_key",
     "session_id",
