@@ -7,6 +7,7 @@ import dataclasses
 import os
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -104,13 +105,26 @@ def test_published_plans_with_a_live_owner_are_active(settings):
     assert LoadPlan.read(settings, "load_orphan").phase == "published"  # on main already: never failed
 
 
-def test_the_lock_refuses_without_waiting_and_names_its_holder(settings):
-    refused = pytest.raises(LoadBusy, match=r"held by ga4lake ingest \(pid \d+")
-    with (
-        load.load_lock(settings, "ga4lake ingest"),
-        refused,
-        load.load_lock(settings, "rollback", wait=False),
-    ):
+def test_the_lock_refuses_a_rollback_on_the_holders_target_naming_the_holder(settings):
+    refused = pytest.raises(LoadBusy, match=r"held by ga4lake ingest on itest_plan \(pid \d+")
+    rollback = load.load_lock(settings, "rollback", same_target="refuse")
+    with load.load_lock(settings, "ga4lake ingest"), refused, rollback:
         pass
-    with load.load_lock(settings, "ga4lake rollback", wait=False):  # free again
+    with load.load_lock(settings, "rollback", same_target="refuse"):  # free again
         pass
+
+
+def test_the_lock_waits_for_a_holder_on_another_target(settings):
+    other = dataclasses.replace(settings, lake_branch="itest_other")
+    got = threading.Event()
+
+    def rollback_elsewhere() -> None:
+        with load.load_lock(other, "rollback", same_target="refuse"):
+            got.set()
+
+    with load.load_lock(settings, "ga4lake ingest"):
+        t = threading.Thread(target=rollback_elsewhere)
+        t.start()
+        assert not got.wait(1.0)  # blocked, not refused
+    t.join(10)
+    assert got.is_set()

@@ -105,11 +105,13 @@ def _lock_holder(settings: Settings) -> str:
 
 
 @contextlib.contextmanager
-def load_lock(settings: Settings, what: str = "load", wait: bool = True) -> Iterator[None]:
+def load_lock(settings: Settings, what: str = "load", same_target: str = "wait") -> Iterator[None]:
     """The stack's one lock for commands that change main or gold (docs/operations.md has the list).
 
-    ``what`` names the holder in the lock file, so a waiter (or a refused command) says who holds it;
-    ``wait=False`` raises :class:`LoadBusy` instead of waiting."""
+    One per stack (not per target branch): loads are also serialised for the machine's memory. ``what``
+    and the target branch name the holder in the lock file, so a waiter says whom it waits for.
+    ``same_target="refuse"``: raise :class:`LoadBusy` instead of waiting when the holder works on this
+    command's target (a rollback must not run after a load it has not seen); other holders are waited for."""
     settings.run_dir.mkdir(parents=True, exist_ok=True)
     fd = os.open(settings.run_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
     try:
@@ -117,16 +119,17 @@ def load_lock(settings: Settings, what: str = "load", wait: bool = True) -> Iter
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             holder = _lock_holder(settings)
-            if not wait:
+            if same_target == "refuse" and f" on {settings.lake_branch} (" in holder:
                 raise LoadBusy(
                     f"{what} refused: the load lock is held by {holder}; nothing changed "
                     "(retry when it has finished)"
                 ) from None
             _say(f"{what}: the load lock is held by {holder}; waiting for it …")
             fcntl.flock(fd, fcntl.LOCK_EX)
+        stamp = f"{landing.now_utc():%Y-%m-%d %H:%M:%S}"
         os.ftruncate(fd, 0)
         os.pwrite(
-            fd, f"{what} (pid {os.getpid()}, since {landing.now_utc():%Y-%m-%d %H:%M:%S} UTC)\n".encode(), 0
+            fd, f"{what} on {settings.lake_branch} (pid {os.getpid()}, since {stamp} UTC)\n".encode(), 0
         )
         yield
     finally:
@@ -862,15 +865,15 @@ def rollback(
 ) -> RollbackResult:
     """Reset the lake branch (main) to an earlier commit and re-sync PostgreSQL gold from it.
 
-    Safe against loads: it takes the load lock without waiting and refuses (:class:`LoadBusy`, nothing
-    changed) while the lock is held or any load is open or published but not yet synced — a load built
-    on the commits being undone must not publish on top of the reset. After the reset every gold table is
+    Safe against loads: it takes the load lock and refuses (:class:`LoadBusy`, nothing changed) while a
+    command on the same target holds it, or any load is open or published but not yet synced — a load
+    built on the commits being undone must not publish on top of the reset. After the reset every gold table is
     fully re-synced (``ga4lake sync``), so PostgreSQL, dbt's insights and Superset follow the lake.
     ``dry_run``: resolve and report what would be undone, change nothing."""
     from ga4lake.gold.models import GOLD_TABLES
 
     branch = settings.lake_branch
-    with load_lock(settings, f"ga4lake rollback --to {to}", wait=False):
+    with load_lock(settings, f"ga4lake rollback --to {to}", same_target="refuse"):
         busy = active_plans(settings)
         if busy:
             names = ", ".join(f"{p.load_id} ({p.phase}, {p.owner})" for p in busy)
