@@ -139,10 +139,12 @@ def cmd_erase(args: argparse.Namespace) -> int:
 
 def cmd_sync(args: argparse.Namespace) -> int:
     from ga4lake.gold.sync import sync
+    from ga4lake.lake import load
     from ga4lake.lake.spark import get_spark
 
     settings = load_settings()
-    counts = sync(get_spark(settings, app_name="ga4lake-sync"), settings)
+    with load.load_lock(settings, "ga4lake sync"):  # not while a load or rollback changes main or gold
+        counts = sync(get_spark(settings, app_name="ga4lake-sync"), settings)
     _print_table([{"table": k, "rows_in_postgres": v} for k, v in counts.items()])
     return 0
 
@@ -159,10 +161,23 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_rollback(args: argparse.Namespace) -> int:
+    """Exit 0: done (or nothing to undo, or the dry run); 4: refused, a load is open or holds the lock;
+    2: any other error (bad --to, Nessie or PostgreSQL down)."""
     from ga4lake.lake import load
 
-    undone = load.rollback(load_settings(), args.to)
-    print(f"undid {len(undone)} commit(s)")
+    settings = load_settings()
+    res = load.rollback(settings, args.to, dry_run=args.dry_run)
+    verb = "would undo" if res.dry_run else "undid"
+    print(
+        f"{verb} {len(res.undone)} commit(s) on {res.branch}: {res.head_before[:12]} -> {res.target.hash[:12]}"
+    )
+    for c in res.undone:
+        print(f"  {load.describe_commit(c)}")
+    if res.synced:
+        print(f"PostgreSQL {settings.pg_gold_schema} re-synced from {res.target.hash[:12]}:")
+        _print_table([{"table": k, "rows_in_postgres": v} for k, v in res.synced.items()])
+    if res.undone and not res.dry_run:
+        print(f"the undone commits stay readable: ga4lake sql ... --ref {res.head_before}")
     return 0
 
 
@@ -273,10 +288,14 @@ def build_parser() -> argparse.ArgumentParser:
     _format_arg(rp)
     rp.set_defaults(func=cmd_report)
 
-    rb = sub.add_parser("rollback", help="reset main to an earlier commit or time (says what it undid)")
+    rb = sub.add_parser(
+        "rollback",
+        help="reset main to an earlier commit or time and re-sync PostgreSQL gold (exit 4: a load is open)",
+    )
     rb.add_argument(
         "--to", required=True, help="commit hash (or prefix) or ISO timestamp, e.g. 2020-11-05T10:00Z"
     )
+    rb.add_argument("--dry-run", action="store_true", help="print what would be undone; change nothing")
     rb.set_defaults(func=cmd_rollback)
 
     mt = sub.add_parser(
@@ -345,7 +364,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from ga4lake.airflow_client import AirflowError
     from ga4lake.lake.landing import LandingError
-    from ga4lake.lake.load import LoadError
+    from ga4lake.lake.load import LoadBusy, LoadError
     from ga4lake.lake.nessie import NessieError
 
     expected: tuple[type[BaseException], ...] = (
@@ -365,6 +384,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         pass
     try:
         return int(args.func(args) or 0)
+    except LoadBusy as exc:  # refused, nothing changed: retry later (docs/operations.md)
+        print(f"ga4lake: {exc}", file=sys.stderr)
+        return 4
     except expected as exc:
         if is_service_down(exc):
             return _service_down(exc)

@@ -285,7 +285,7 @@ def test_rollback_of_a_bad_published_load_restores_previous_counts(lake, nessie,
     assert (
         dict(q(lake, "SELECT CAST(event_date AS varchar), count(*) FROM silver.events GROUP BY 1")) != before
     )
-    undone = load.rollback(lake, head[:16])
+    undone = load.rollback(lake, head[:16]).undone
     assert [c.properties.get("ga4lake.load_id") for c in undone] == [res.load_id]
     assert nessie.get_reference(lake.lake_branch).hash == head
     assert (

@@ -91,4 +91,4 @@ def test_a_plan_whose_process_died_is_marked_failed_and_blocks_nothing(settings)
     plan("load_dead", phase="bronze", owner=f"cli:{int(dead.stdout)}").save(settings)
     assert open_plans(settings) == []
     back = LoadPlan.read(settings, "load_dead")
-    assert back.phase == "failed" and "interrupted" in back.error
+    assert back.phase == "failed" and "interrupted" in back.error and "died" in back.error

@@ -36,11 +36,11 @@ def cmd_open(args: argparse.Namespace) -> int:
     if args.day:
         return _open_day(args, settings)
     start, end = args.start, args.end
-    with load.load_lock(settings):
+    # the load lock with no other load open (waited for before planning, without holding the lock)
+    with load.exclusive(settings, "ga4lake load open", _say):
         found = landing.discover(
             args.source, settings, settings.state_dir / "staging" / "downloads", start, end
         )
-        load.wait_for_open_loads(settings, _say)  # plan against main as the previous load left it
         spark = get_spark(settings, app_name="ga4lake-open")
         todo, kinds, n_files = load.plan_ingest(
             settings, spark, args.source, start, end, args.force, _say, files=found
@@ -57,18 +57,18 @@ def _open_day(args: argparse.Namespace, settings) -> int:
 
     start, end = args.day - timedelta(days=args.restatement_days), args.day
     downloads = settings.state_dir / "staging" / "downloads"
-    with load.load_lock(settings):
-        arrived = arrivals.arrived_days(args.source, settings, start - timedelta(days=args.catchup_days), end)
-        if args.day not in arrived:  # the day's export has not arrived (yet): nothing to load, not an error
-            return _emit(
-                {
-                    "status": "missing",
-                    "message": f"no export file for {args.day} in {args.source} yet",
-                    "start": start,
-                    "end": end,
-                }
-            )
-        load.wait_for_open_loads(settings, _say)  # plan against main as the previous load left it
+    arrived = arrivals.arrived_days(args.source, settings, start - timedelta(days=args.catchup_days), end)
+    if args.day not in arrived:  # the day's export has not arrived (yet): nothing to load, not an error
+        return _emit(
+            {
+                "status": "missing",
+                "message": f"no export file for {args.day} in {args.source} yet",
+                "start": start,
+                "end": end,
+            }
+        )
+    # the load lock with no other load open (waited for before planning, without holding the lock)
+    with load.exclusive(settings, "ga4lake load open", _say):
         spark = get_spark(settings, app_name="ga4lake-open")
         loaded = set(latest_manifest(spark, branch_catalog(spark, settings, settings.lake_branch)))
         late = arrivals.late_days(arrived, loaded, before=start)
@@ -141,17 +141,18 @@ def cmd_step(args: argparse.Namespace) -> int:
     spark = get_spark(settings, app_name=f"ga4lake-{args.step}")
     out: dict = {"load_id": plan.load_id, "days": [d.isoformat() for d in plan.days]}
     try:
-        if args.step == "bronze":
-            load.write_bronze(spark, settings, plan, slice_days=args.slice_days, progress=_say)
-        elif args.step == "silver":
-            load.write_silver(spark, settings, plan, slice_days=args.slice_days, progress=_say)
-        elif args.step == "gold":
-            load.write_gold(spark, settings, plan, progress=_say)
-        elif args.step == "publish":
-            load.publish(spark, settings, plan, progress=_say)
-            out["main_after"] = plan.main_after
-        else:
-            out["synced"] = load.sync_load(spark, settings, plan, progress=_say)
+        with load.running_step(settings, plan):  # the plan names this process while it runs
+            if args.step == "bronze":
+                load.write_bronze(spark, settings, plan, slice_days=args.slice_days, progress=_say)
+            elif args.step == "silver":
+                load.write_silver(spark, settings, plan, slice_days=args.slice_days, progress=_say)
+            elif args.step == "gold":
+                load.write_gold(spark, settings, plan, progress=_say)
+            elif args.step == "publish":
+                load.publish(spark, settings, plan, progress=_say)
+                out["main_after"] = plan.main_after
+            else:
+                out["synced"] = load.sync_load(spark, settings, plan, progress=_say)
     except (load.AuditFailed, load.ParityGateFailed) as exc:
         plan.fail(settings, exc)  # final: a retry would fail the same way; the branch is kept
         print(f"ga4lake: {exc}", file=sys.stderr)

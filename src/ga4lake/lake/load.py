@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from ga4lake.config import Settings, load_env
@@ -90,17 +90,64 @@ def _say(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
+class LoadBusy(LoadError):
+    """A command that needs the stack to itself (no load open, lock free) was refused; nothing changed."""
+
+
+LOCK_FILE = "load.lock"
+
+
+def _lock_holder(settings: Settings) -> str:
+    p = settings.run_dir / LOCK_FILE
+    try:
+        return p.read_text().strip() or "another ga4lake process"
+    except OSError:
+        return "another ga4lake process"
+
+
 @contextlib.contextmanager
-def load_lock(settings: Settings) -> Iterator[None]:
-    """One load at a time per stack (Airflow may try to run two)."""
+def load_lock(settings: Settings, what: str = "load", same_target: str = "wait") -> Iterator[None]:
+    """The stack's one lock for commands that change main or gold (docs/operations.md has the list).
+
+    One per stack (not per target branch): loads are also serialised for the machine's memory. ``what``
+    and the target branch name the holder in the lock file, so a waiter says whom it waits for.
+    ``same_target="refuse"``: raise :class:`LoadBusy` instead of waiting when the holder works on this
+    command's target (a rollback must not run after a load it has not seen); other holders are waited for."""
     settings.run_dir.mkdir(parents=True, exist_ok=True)
-    with open(settings.run_dir / "load.lock", "w") as fh:
+    fd = os.open(settings.run_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
         try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            _say("another load is running; waiting for it to finish …")
-            fcntl.flock(fh, fcntl.LOCK_EX)
+            holder = _lock_holder(settings)
+            if same_target == "refuse" and f" on {settings.lake_branch} (" in holder:
+                raise LoadBusy(
+                    f"{what} refused: the load lock is held by {holder}; nothing changed "
+                    "(retry when it has finished)"
+                ) from None
+            _say(f"{what}: the load lock is held by {holder}; waiting for it …")
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        stamp = f"{landing.now_utc():%Y-%m-%d %H:%M:%S}"
+        os.ftruncate(fd, 0)
+        os.pwrite(
+            fd, f"{what} on {settings.lake_branch} (pid {os.getpid()}, since {stamp} UTC)\n".encode(), 0
+        )
         yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
+
+
+@contextlib.contextmanager
+def exclusive(settings: Settings, what: str, progress: Callable[[str], None]) -> Iterator[None]:
+    """The load lock with no other load open on the target: wait for open loads *without* the lock (their
+    steps, and an abort, may need it), then lock and check again. A new load plans only inside this, so
+    it plans against main as the previous load left it."""
+    while True:
+        wait_for_open_loads(settings, progress)
+        with load_lock(settings, what):
+            if not open_plans(settings):
+                yield
+                return
 
 
 def slices(items: list, size: int) -> Iterator[list]:
@@ -183,7 +230,7 @@ def ingest(
     progress: Callable[[str], None] = _say,
 ) -> LoadResult:
     """Land export files from ``source`` and process the days that are new or restated, in one process."""
-    with load_lock(settings):
+    with exclusive(settings, "ga4lake ingest", progress):
         t0 = time.monotonic()
         spark = get_spark(settings, app_name="ga4lake-load")
         todo, kinds, n_files = plan_ingest(settings, spark, source, start, end, force, progress)
@@ -218,7 +265,7 @@ def rerun(
     settings: Settings, start: date, end: date, slice_days: int = 30, progress: Callable[[str], None] = _say
 ) -> LoadResult:
     """Reprocess days already landed (from their landed originals), through every layer."""
-    with load_lock(settings):
+    with exclusive(settings, "ga4lake run", progress):
         t0 = time.monotonic()
         spark = get_spark(settings, app_name="ga4lake-run")
         files = landed_files(settings, spark, start, end)
@@ -237,8 +284,7 @@ def _process(
     t0: float,
 ) -> LoadResult:
     """Every step of a load in this process (one Spark session); Airflow runs the same steps as tasks."""
-    wait_for_open_loads(settings, progress)
-    plan = open_load(settings, files, kinds, progress, owner=f"cli:{os.getpid()}")
+    plan = open_load(settings, files, kinds, progress, owner=process_owner("cli"))
     result = LoadResult(
         load_id=plan.load_id, status="published", days=plan.days, kinds=kinds, main_before=plan.main_before
     )
@@ -286,7 +332,9 @@ class LoadPlan:
     main_after: str = ""
     error: str = ""
     audit: dict | None = None
-    owner: str = "steps"  # "cli:<pid>" when one process runs every step, "steps" when a scheduler does
+    # "cli:<pid>:<start>" when one process runs every step; a scheduler's plan is "steps" between steps and
+    # "step:<pid>:<start>" while one runs (see owner_gone)
+    owner: str = "steps"
 
     @property
     def days(self) -> list[date]:
@@ -351,24 +399,14 @@ class LoadPlan:
         return out
 
 
-def open_plans(settings: Settings) -> list[LoadPlan]:
-    """Loads whose branch is open (written, not yet published or failed) on this stack's lake branch."""
-    folder = settings.state_dir / "loads"
-    plans = (
-        [LoadPlan(**json.loads(p.read_text())) for p in sorted(folder.glob("*.json"))]
-        if folder.is_dir()
-        else []
-    )
-    out = []
-    for p in plans:
-        if p.phase not in OPEN_PHASES or p.target != settings.lake_branch:
-            continue
-        if p.owner.startswith("cli:") and not _alive(int(p.owner[4:])):
-            # the process that ran every step died (killed, crashed): its branch is kept, it blocks nothing
-            p.fail(settings, RuntimeError(f"interrupted: process {p.owner[4:]} died during phase {p.phase}"))
-            continue
-        out.append(p)
-    return out
+def _process_start(pid: int) -> str | None:
+    """The process's start time (clock ticks after boot, /proc/<pid>/stat field 22); None if it is gone.
+    With the pid it names one process: a reused pid has another start time."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None if Path("/proc/self/stat").exists() else ("?" if _alive(pid) else None)
+    return stat.rsplit(")", 1)[1].split()[19]
 
 
 def _alive(pid: int) -> bool:
@@ -379,6 +417,136 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def process_owner(kind: str, pid: int | None = None) -> str:
+    """``<kind>:<pid>:<start>``: who runs a plan's steps right now (``cli`` = every step, ``step`` = one)."""
+    pid = os.getpid() if pid is None else pid
+    return f"{kind}:{pid}:{_process_start(pid) or '?'}"
+
+
+def _owner_process_alive(owner: str) -> bool | None:
+    """For ``cli:``/``step:`` owners: is that very process still running? None for other owners."""
+    kind, _, rest = owner.partition(":")
+    if kind not in ("cli", "step") or not rest:
+        return None
+    pid_s, _, start = rest.partition(":")
+    now = _process_start(int(pid_s))
+    return now is not None and (not start or start == "?" or now == start)
+
+
+def idle_limit() -> float:
+    """Seconds a scheduler-run plan may sit with no step running before its owner counts as gone."""
+    return float(load_env().get("GA4LAKE_LOAD_IDLE_SECONDS", "600"))
+
+
+def owner_gone(settings: Settings, plan: LoadPlan) -> str | None:
+    """Why the plan's owner is gone (None while it may still finish the load).
+
+    * ``cli:<pid>:<start>`` (``ga4lake ingest``/``run``, every step in one process): gone when that process
+      is (pid and start time, so a reused pid does not keep a dead load open).
+    * scheduler-run plans (Airflow: one ``ga4lake load <step>`` process per task): while a step runs, the
+      plan names it (``step:<pid>:<start>``) and the plan lives as long as it does; between steps (owner
+      ``steps``, or a step killed without clean-up) it is gone once the plan file has not changed for
+      ``GA4LAKE_LOAD_IDLE_SECONDS`` (default 600 s, well above Airflow's retry delay and asset hand-over):
+      the task exhausted its retries, or the run was stopped."""
+    alive = _owner_process_alive(plan.owner)
+    if plan.owner.startswith("cli:"):
+        return None if alive else f"process {plan.owner.split(':')[1]} (ga4lake ingest/run) died"
+    if alive:
+        return None
+    try:
+        idle = time.time() - plan.path(settings, plan.load_id).stat().st_mtime
+    except OSError:
+        return None
+    if idle <= idle_limit():
+        return None
+    return (
+        f"no step has run for {idle / 60:.0f} min (> GA4LAKE_LOAD_IDLE_SECONDS={idle_limit():.0f}): "
+        "its Airflow task exhausted its retries, or the run or process was stopped"
+    )
+
+
+def _read_plans(settings: Settings) -> list[LoadPlan]:
+    folder = settings.state_dir / "loads"
+    out = []
+    for p in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        try:
+            out.append(LoadPlan(**json.loads(p.read_text())))
+        except (OSError, ValueError, TypeError):
+            continue  # being replaced right now, or not a plan
+    return out
+
+
+def open_plans(settings: Settings) -> list[LoadPlan]:
+    """Loads whose branch is open (written, not yet published or failed) on this stack's lake branch.
+
+    A plan whose owner is gone (:func:`owner_gone`) is failed here, with the reason, so it blocks nothing:
+    its branch is kept for inspection (``ga4lake load abort <id>`` deletes it)."""
+    out = []
+    for p in _read_plans(settings):
+        if p.phase not in OPEN_PHASES or p.target != settings.lake_branch:
+            continue
+        if owner_gone(settings, p) and _fail_if_gone(settings, p.load_id):
+            continue
+        out.append(p)
+    return out
+
+
+def _fail_if_gone(settings: Settings, load_id: str) -> bool:
+    """Fail an open plan whose owner is gone, checked again under the plan's lock (a step may have just
+    claimed it); True if it was failed."""
+    with _plan_lock(settings, load_id):
+        p = LoadPlan.read(settings, load_id)
+        why = owner_gone(settings, p) if p.phase in OPEN_PHASES else None
+        if not why:
+            return False
+        msg = (
+            f"interrupted: owner gone during phase {p.phase}: {why}; failed automatically by pid {os.getpid()} at "
+            f"{landing.now_utc():%Y-%m-%d %H:%M:%S} UTC; branch {p.branch} kept "
+            f"(`ga4lake load abort {p.load_id}` deletes it)"
+        )
+        p.fail(settings, RuntimeError(msg))
+    _say(f"load {load_id}: {msg}")
+    return True
+
+
+def active_plans(settings: Settings) -> list[LoadPlan]:
+    """Open loads, plus published loads whose PostgreSQL sync may still run (their owner is not gone):
+    what a rollback must not race with."""
+    out = open_plans(settings)
+    for p in _read_plans(settings):
+        if p.phase == "published" and p.target == settings.lake_branch and not owner_gone(settings, p):
+            out.append(p)
+    return out
+
+
+@contextlib.contextmanager
+def _plan_lock(settings: Settings, load_id: str) -> Iterator[None]:
+    """Serialises a step claiming a plan with a waiter failing it as gone (a short lock per plan)."""
+    folder = settings.state_dir / "loads"
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / f"{load_id}.lock", "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        yield
+
+
+@contextlib.contextmanager
+def running_step(settings: Settings, plan: LoadPlan) -> Iterator[None]:
+    """Mark ``plan`` as run by this process for the length of one step (``ga4lake load <step>``): a waiter
+    then knows the load is alive however long the step takes, and that it is gone if this process is."""
+    with _plan_lock(settings, plan.load_id):
+        on_disk = LoadPlan.read(settings, plan.load_id)
+        if on_disk.phase != plan.phase:  # failed as gone (or aborted) since this step read it
+            raise LoadError(f"load {plan.load_id} is now {on_disk.phase}: {on_disk.error}")
+        plan.owner = process_owner("step")
+        plan.save(settings)
+    try:
+        yield
+    finally:
+        if plan.phase not in ("failed", "aborted", "rolled_back"):
+            plan.owner = "steps"  # between steps: the idle rule applies (a retry may follow)
+            plan.save(settings)
 
 
 def wait_for_open_loads(
@@ -635,50 +803,153 @@ def sync_load(
 
 
 def abort(settings: Settings, load_id: str, progress: Callable[[str], None] = _say) -> None:
-    """Give up an open load: delete its branch (main never saw it) and its staging files."""
-    plan = LoadPlan.read(settings, load_id)
-    plan.expect(*OPEN_PHASES, "failed")
-    nessie = NessieClient(settings.nessie_api)
-    if nessie.has_reference(plan.branch):
-        nessie.delete_branch(plan.branch)
-    shutil.rmtree(settings.state_dir / "staging" / load_id, ignore_errors=True)
-    plan.phase, plan.error = "aborted", plan.error or "aborted by user"
-    plan.save(settings)
+    """Give up an open load: delete its branch (main never saw it) and its staging files.
+
+    Takes the load lock; refuses while a step of the load is running (its process is alive)."""
+    with load_lock(settings, f"ga4lake load abort {load_id}"):
+        plan = LoadPlan.read(settings, load_id)
+        plan.expect(*OPEN_PHASES, "failed")
+        if plan.phase in OPEN_PHASES and _owner_process_alive(plan.owner):
+            raise LoadBusy(
+                f"abort refused: load {load_id} is being run right now by {plan.owner.rsplit(':', 1)[0]} "
+                "(stop that process or Airflow task first); nothing changed"
+            )
+        nessie = NessieClient(settings.nessie_api)
+        if nessie.has_reference(plan.branch):
+            nessie.delete_branch(plan.branch)
+        shutil.rmtree(settings.state_dir / "staging" / load_id, ignore_errors=True)
+        plan.phase, plan.error = "aborted", plan.error or "aborted by user"
+        plan.save(settings)
     progress(f"aborted {load_id}: branch deleted, {plan.target} untouched")
 
 
-def rollback(settings: Settings, to: str, progress: Callable[[str], None] = _say) -> list[Commit]:
-    """Reset main to an earlier commit (hash or hash prefix, or an ISO timestamp); returns what was undone."""
-    nessie = NessieClient(settings.nessie_api)
-    target_branch = settings.lake_branch
-    log = nessie.log(target_branch, limit=2000)
-    target = None
+@dataclass
+class RollbackResult:
+    """What a rollback undid (or, with ``dry_run``, would undo), newest commit first."""
+
+    branch: str
+    head_before: str
+    target: Commit
+    undone: list[Commit]
+    dry_run: bool = False
+    synced: dict[str, int] = field(default_factory=dict)  # gold table -> rows in PostgreSQL after
+
+
+def describe_commit(c: Commit) -> str:
+    """One line per undone commit: hash, time, load id, days, message."""
+    load_id = c.properties.get("ga4lake.load_id", "-")
+    days = c.properties.get("ga4lake.days", "-")
+    first = c.message.splitlines()[0][:70] if c.message else ""
+    return f"{c.hash[:12]}  {c.commit_time[:19]}  {load_id}  days {days}  {first}"
+
+
+def _find_commit(log: list[Commit], to: str, branch: str) -> Commit:
+    """``to``: a commit hash or hash prefix on ``branch``, or an ISO time (the last commit at or before it)."""
     try:
         ts = datetime.fromisoformat(to.replace("Z", "+00:00"))
+    except ValueError:
+        matches = [c for c in log if c.hash.startswith(to)]
+        if len(matches) > 1:
+            raise LoadError(f"commit prefix {to!r} is ambiguous on {branch}") from None
+        target = matches[0] if matches else None
+    else:
         if ts.tzinfo is None:
-            from datetime import UTC
-
             ts = ts.replace(tzinfo=UTC)
         target = next(
             (c for c in log if datetime.fromisoformat(c.commit_time[:26].rstrip("Z") + "+00:00") <= ts), None
         )
-    except ValueError:
-        matches = [c for c in log if c.hash.startswith(to)]
-        if len(matches) > 1:
-            raise LoadError(f"commit prefix {to!r} is ambiguous on {target_branch}") from None
-        target = matches[0] if matches else None
     if target is None:
-        raise LoadError(f"no commit on {target_branch} matches {to!r} (see `ga4lake history`)")
-    undone = [c for c in log[: log.index(target)]]
-    if not undone:
-        progress(f"{target_branch} is already at {target.hash[:12]}: nothing to undo")
-        return []
-    nessie.assign(target_branch, target.hash)
-    for c in undone:
+        raise LoadError(f"no commit on {branch} matches {to!r} (see `ga4lake history`)")
+    return target
+
+
+def _empty_postgres_gold(settings: Settings, names: list[str]) -> None:
+    """The restored commit predates gold: its PostgreSQL copy is emptied, so it still equals the lake."""
+    conn = gold_sync.connect(settings)
+    try:
+        gold_sync.ensure_schema(conn, settings)
+        with conn, conn.cursor() as cur:
+            for name in names:
+                cur.execute("SELECT to_regclass(%s)", (f'{settings.pg_gold_schema}."{name}"',))
+                if cur.fetchone()[0] is not None:
+                    cur.execute(f'TRUNCATE {settings.pg_gold_schema}."{name}"')
+            cur.execute(
+                f"DELETE FROM {settings.pg_gold_schema}._sync_state WHERE table_name = ANY(%s)", (names,)
+            )
+    finally:
+        conn.close()
+
+
+def rollback(
+    settings: Settings,
+    to: str,
+    dry_run: bool = False,
+    spark=None,
+    progress: Callable[[str], None] = _say,
+) -> RollbackResult:
+    """Reset the lake branch (main) to an earlier commit and re-sync PostgreSQL gold from it.
+
+    Safe against loads: it takes the load lock and refuses (:class:`LoadBusy`, nothing changed) while a
+    command on the same target holds it, or any load is open or published but not yet synced — a load
+    built on the commits being undone must not publish on top of the reset. After the reset every gold table is
+    fully re-synced (``ga4lake sync``), so PostgreSQL, dbt's insights and Superset follow the lake.
+    ``dry_run``: resolve and report what would be undone, change nothing."""
+    from ga4lake.gold.models import GOLD_TABLES
+
+    branch = settings.lake_branch
+    with load_lock(settings, f"ga4lake rollback --to {to}", same_target="refuse"):
+        busy = active_plans(settings)
+        if busy:
+            names = ", ".join(f"{p.load_id} ({p.phase}, {p.owner})" for p in busy)
+            raise LoadBusy(
+                f"rollback refused: load(s) not finished on {branch}: {names}; let them publish and sync "
+                "(or `ga4lake load abort ID` an open one), then roll back; nothing changed"
+            )
+        nessie = NessieClient(settings.nessie_api)
+        log = nessie.log(branch, limit=2000)
+        target = _find_commit(log, to, branch)
+        undone = log[: log.index(target)]
+        result = RollbackResult(branch, log[0].hash if log else "", target, undone, dry_run)
+        if not undone:
+            progress(f"{branch} is already at {target.hash[:12]}: nothing to undo")
+            return result
+        verb = "would undo" if dry_run else "undoing"
+        for c in undone:
+            progress(f"  {verb} {describe_commit(c)}")
+        keys = set(nessie.contents_keys(f"{branch}@{target.hash}"))
+        missing = [n for n in GOLD_TABLES if f"gold.{n}" not in keys]
+        if missing and len(missing) < len(GOLD_TABLES):
+            raise LoadError(
+                f"commit {target.hash[:12]} has only part of gold (missing {', '.join(missing)}); "
+                "roll back to a commit a load published; nothing changed"
+            )
+        if dry_run:
+            progress(
+                f"dry run: {branch} would be reset {result.head_before[:12]} -> {target.hash[:12]} "
+                f"({len(undone)} commit(s)) and PostgreSQL {settings.pg_gold_schema} re-synced; nothing changed"
+            )
+            return result
+        nessie.assign(branch, target.hash)
+        undone_ids = {c.properties.get("ga4lake.load_id") for c in undone} - {None}
+        for p in _read_plans(settings):
+            if p.load_id in undone_ids and p.target == branch:
+                p.phase = "rolled_back"
+                p.error = f"rolled back: {branch} reset to {target.hash[:12]} at {landing.now_utc():%Y-%m-%d %H:%M:%S} UTC"
+                p.save(settings)
         progress(
-            f"  undid {c.hash[:12]} {c.properties.get('ga4lake.load_id', '')} {c.message.splitlines()[0][:70]}"
+            f"{branch} reset {result.head_before[:12]} -> {target.hash[:12]} ({target.commit_time}); "
+            f"{len(undone)} commit(s) undone; re-syncing PostgreSQL {settings.pg_gold_schema} …"
         )
-    progress(
-        f"{target_branch} reset to {target.hash[:12]} ({target.commit_time}); {len(undone)} commit(s) undone"
-    )
-    return undone
+        try:
+            if missing:
+                _empty_postgres_gold(settings, list(GOLD_TABLES))
+                result.synced = dict.fromkeys(GOLD_TABLES, 0)
+            else:
+                spark = spark or get_spark(settings, app_name="ga4lake-rollback")
+                result.synced = gold_sync.sync(spark, settings, progress=progress)
+        except Exception as exc:
+            raise LoadError(
+                f"{branch} was reset to {target.hash[:12]}, but the PostgreSQL re-sync failed: {exc}. "
+                "Run `ga4lake sync` to finish it."
+            ) from exc
+    return result
