@@ -290,7 +290,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     rb = sub.add_parser(
         "rollback",
-        help="reset main to an earlier commit or time and re-sync PostgreSQL gold (exit 4: a load is open)",
+        help="reset main to an earlier commit or time and re-sync PostgreSQL gold (exit 5: a load is open)",
     )
     rb.add_argument(
         "--to", required=True, help="commit hash (or prefix) or ISO timestamp, e.g. 2020-11-05T10:00Z"
@@ -386,7 +386,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except LoadBusy as exc:  # refused, nothing changed: retry later (docs/operations.md)
         print(f"ga4lake: {exc}", file=sys.stderr)
-        return 4
+        return ExitCode.BUSY
     except expected as exc:
         if is_service_down(exc):
             return _service_down(exc)

@@ -20,6 +20,7 @@ class ExitCode(IntEnum):
     USAGE = 2  # bad arguments, bad configuration or bad input files (argparse uses 2 as well)
     GATE_FAILED = 3  # a load's audit or parity gate failed: nothing published, main unchanged
     SERVICE_DOWN = 4  # a service the command needs does not answer (PostgreSQL, Trino, Nessie, S3, …)
+    BUSY = 5  # refused, nothing changed: a load is open or another command holds the load lock
 
 
 EXIT_CODES: dict[int, str] = {
@@ -28,6 +29,7 @@ EXIT_CODES: dict[int, str] = {
     2: "usage, configuration or bad input (e.g. an export file that is not GA4)",
     3: "a load's audit or parity gate failed; main is unchanged",
     4: "a service is down; start it with `make up` (`ga4lake stack status` shows which)",
+    5: "refused, nothing changed: a load is open or holds the load lock; retry later (docs/operations.md)",
     130: "interrupted (Ctrl-C)",
 }
 

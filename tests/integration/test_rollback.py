@@ -183,7 +183,7 @@ def test_rollback_refuses_while_a_load_is_open_or_not_yet_synced(iso, nessie, go
     for phase in ("silver", "published"):  # open; published but its sync still to run
         p = fake_plan(iso, f"load_20201103_20201103_refuse{phase}{tag}", phase, load.process_owner("cli"))
         try:
-            assert cli(["rollback", "--to", earlier[:16]]) == 4
+            assert cli(["rollback", "--to", earlier[:16]]) == 5
             err = capsys.readouterr().err
             assert "rollback refused" in err and p.load_id in err and "nothing changed" in err
             assert head(nessie, iso) == current
