@@ -230,7 +230,7 @@ def _ui_services(raw: str) -> tuple[str, ...]:
 
 
 def inject_fault(point: str, environ: dict[str, str] | None = None) -> None:
-    """Test-only: raise at ``point`` (e.g. ``gold.delete``) when ``GA4LAKE_FAULT_AFTER`` names it.
+    """Test-only: raise at ``point`` (e.g. ``gold.delete.dim_user``) when ``GA4LAKE_FAULT_AFTER`` names it.
 
     The writers call this between two commits that only together leave a table consistent, so a test
     (or someone reproducing an Airflow retry by hand) can make an attempt die exactly there and check

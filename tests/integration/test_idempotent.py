@@ -115,8 +115,8 @@ def test_gold_rerun_after_failure_between_delete_and_append(lake, spark, state, 
     users_before = spark.table(f"{cat}.gold.dim_user").count()
     plan.phase = "silver"
     plan.save(lake)
-    monkeypatch.setenv("GA4LAKE_FAULT_AFTER", "gold.delete")
-    with pytest.raises(RuntimeError, match="injected fault after gold.delete"):
+    monkeypatch.setenv("GA4LAKE_FAULT_AFTER", "gold.delete.dim_user")
+    with pytest.raises(RuntimeError, match="injected fault after gold.delete.dim_user"):
         load.write_gold(spark, lake, plan, progress=quiet)
     assert plan.phase == "silver"
     # the fault hit between the DELETE and the append: dim_user lost the rows of this load's users

@@ -10,11 +10,11 @@ from ga4lake.lake.load import LoadPlan
 
 
 def test_fault_fires_only_at_the_named_point():
-    env = {"GA4LAKE_FAULT_AFTER": "gold.delete"}
-    with pytest.raises(RuntimeError, match="injected fault after gold.delete"):
-        inject_fault("gold.delete", env)
+    env = {"GA4LAKE_FAULT_AFTER": "gold.delete.dim_user"}
+    with pytest.raises(RuntimeError, match="injected fault after gold.delete.dim_user"):
+        inject_fault("gold.delete.dim_user", env)
     inject_fault("bronze.manifest", env)  # another point: nothing happens
-    inject_fault("gold.delete", {})  # config/defaults.env leaves it empty: nothing happens
+    inject_fault("gold.delete.dim_user", {})  # config/defaults.env leaves it empty: nothing happens
 
 
 def test_plan_start_commit_is_the_commit_the_branch_starts_from():

@@ -92,7 +92,8 @@ def _replace_scope(
         vals.createOrReplaceTempView(view)
         spark.sql(f"DELETE FROM {table} WHERE `{column}` IN (SELECT `{column}` FROM {view})")
         spark.catalog.dropTempView(view)
-        inject_fault("gold.delete")  # test-only (GA4LAKE_FAULT_AFTER): die between the two commits
+        # test-only (GA4LAKE_FAULT_AFTER=gold.delete.<table>): die between the two commits
+        inject_fault(f"gold.delete.{table.rsplit('.', 1)[-1]}")
     rows.writeTo(table).option("mergeSchema", "true").append()
 
 
