@@ -259,3 +259,13 @@ def _ui_services(raw: str) -> tuple[str, ...]:
     if unknown:
         raise ConfigError(f"GA4LAKE_UI_SERVICES: unknown service(s) {unknown}; choose from {UI_SERVICES}")
     return names
+
+
+def inject_fault(point: str, environ: dict[str, str] | None = None) -> None:
+    """Test-only: raise at ``point`` (e.g. ``gold.delete.dim_user``) when ``GA4LAKE_FAULT_AFTER`` names it.
+
+    The writers call this between two commits that only together leave a table consistent, so a test
+    (or someone reproducing an Airflow retry by hand) can make an attempt die exactly there and check
+    that the retry repairs it. Unset (the default) it does nothing."""
+    if point and load_env(environ).get("GA4LAKE_FAULT_AFTER", "") == point:
+        raise RuntimeError(f"injected fault after {point} (GA4LAKE_FAULT_AFTER; test-only)")

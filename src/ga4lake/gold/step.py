@@ -4,6 +4,10 @@ with bronze and silver (one Nessie merge), then — once on main — sync exactl
 The first load builds every table in full; later loads apply the incremental deltas of
 :func:`ga4lake.gold.models.build_gold_incremental` (each delta replaces the rows of its scope).
 The scopes are kept on the load context so the Postgres sync replaces the same rows after the merge.
+
+Re-running the step on the same load (an Airflow retry) writes exactly what one run writes: whether the
+build is full or incremental, and the prior dim_page/dim_user the deltas merge into, are read at the load's
+start commit, not at the branch head a failed attempt may already have changed.
 """
 
 from __future__ import annotations
@@ -15,9 +19,10 @@ from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from ga4lake.config import inject_fault
 from ga4lake.gold.models import GOLD_TABLES, build_gold, build_gold_incremental
 from ga4lake.gold.models.build import PRIOR_TABLES, write_order
-from ga4lake.lake.tables import SILVER_EVENTS, TABLE_PROPERTIES, overwrite_values, read_current_snapshot
+from ga4lake.lake.tables import SILVER_EVENTS, TABLE_PROPERTIES, overwrite_values
 
 if TYPE_CHECKING:
     from ga4lake.lake.load import LoadContext
@@ -39,6 +44,11 @@ class Scope:
 
 def table_name(catalog: str, name: str) -> str:
     return f"{catalog}.{GOLD_NAMESPACE}.{name}"
+
+
+def table_at(catalog: str, name: str, branch: str, commit: str) -> str:
+    """The gold table ``name`` as it was at Nessie ``commit`` of ``branch`` (read-only, immutable)."""
+    return f"{catalog}.{GOLD_NAMESPACE}.`{name}@{branch}#{commit}`"
 
 
 def _create(df: DataFrame, table: str, partition_col: str | None) -> None:
@@ -66,7 +76,9 @@ def _replace_scope(
 
     Scoped by the partition column (8 of the 10 tables): one atomic overwrite whose literal filter drops
     whole partitions from metadata — no data file is read or rewritten. Otherwise (dim_user, dim_page):
-    a row-level DELETE, then an append (two commits; the merge to main publishes both at once)."""
+    a row-level DELETE, then an append (two commits; the merge to main publishes both at once; a retry
+    after a failure between them deletes the same scope again and appends the same rows, because the
+    rows never depend on the branch head — see build_on_branch)."""
     if column == partition_col:
         if not values:
             return  # empty scope: the delta is empty by contract
@@ -80,16 +92,26 @@ def _replace_scope(
         vals.createOrReplaceTempView(view)
         spark.sql(f"DELETE FROM {table} WHERE `{column}` IN (SELECT `{column}` FROM {view})")
         spark.catalog.dropTempView(view)
+        # test-only (GA4LAKE_FAULT_AFTER=gold.delete.<table>): die between the two commits
+        inject_fault(f"gold.delete.{table.rsplit('.', 1)[-1]}")
     rows.writeTo(table).option("mergeSchema", "true").append()
 
 
 def build_on_branch(ctx: LoadContext) -> dict[str, Scope]:
-    """Write gold for the load's days on its branch; returns the scope each table's sync must replace."""
+    """Write gold for the load's days on its branch; returns the scope each table's sync must replace.
+
+    Everything that decides what is written is read at the load's start commit or from this load's own
+    silver: a table missing at the start → full build (createOrReplace); otherwise the deltas merge into
+    the prior dim_page/dim_user *at the start commit*. Reading them at the branch head instead would merge
+    a retried load's users into rows its earlier attempt already merged (prior + new − context twice)."""
     spark: SparkSession = ctx.spark  # type: ignore[assignment]
+    if not ctx.start_commit:
+        raise ValueError(f"load {ctx.load_id}: gold needs the commit its branch started from")
     events = spark.table(f"{ctx.catalog}.{SILVER_EVENTS}")
     names = {n: table_name(ctx.catalog, n) for n in GOLD_TABLES}
+    at_start = {n: table_at(ctx.catalog, n, ctx.branch, ctx.start_commit) for n in GOLD_TABLES}
     scopes: dict[str, Scope] = {}
-    if not all(spark.catalog.tableExists(t) for t in names.values()):
+    if not all(spark.catalog.tableExists(t) for t in at_start.values()):
         kept: list[DataFrame] = []
 
         def keep(df: DataFrame) -> DataFrame:
@@ -107,7 +129,7 @@ def build_on_branch(ctx: LoadContext) -> dict[str, Scope]:
     # days that had no rows before can only add to a user's history: dim_user then recomputes just the users
     # active on them; a restated or reprocessed day may remove events, so dim_user is rebuilt whole
     only_new = bool(ctx.kinds) and all(ctx.kinds.get(d.isoformat()) == "new" for d in ctx.days)
-    prior = {n: read_current_snapshot(spark, names[n]) for n in PRIOR_TABLES}
+    prior = {n: spark.table(at_start[n]) for n in PRIOR_TABLES}
     deltas = build_gold_incremental(events, ctx.days, prior=prior, only_new_days=only_new)
     for name in write_order():
         delta = deltas[name]

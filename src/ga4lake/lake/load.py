@@ -70,6 +70,9 @@ class LoadContext:
     catalog: str
     days: list[date]
     kinds: dict[str, str] = field(default_factory=dict)  # day -> new | restatement | reprocess | intraday
+    # the commit the load's branch was created from: what a step reads as "before this load", so a retried
+    # step sees the same prior state however much of its earlier attempt reached the branch
+    start_commit: str = ""
 
 
 @dataclass
@@ -323,7 +326,7 @@ class LoadPlan:
     load_id: str
     branch: str
     target: str
-    main_before: str
+    main_before: str  # the target's head when the load opened: its branch is created at exactly this commit
     kinds: dict[str, str]
     staged: dict[str, dict]  # day -> StagedFile fields (paths as str, dates iso)
     ingested_at: str
@@ -339,6 +342,13 @@ class LoadPlan:
     @property
     def days(self) -> list[date]:
         return sorted(date.fromisoformat(d) for d in self.staged)
+
+    @property
+    def start_commit(self) -> str:
+        """The commit the load branch starts from (recorded when the load opens). Steps that read earlier
+        state of their own output tables (gold's prior dim_user/dim_page) read it pinned here, never at
+        the branch's head, which a failed or killed attempt of the same step may already have changed."""
+        return self.main_before
 
     def staged_files(self) -> list[landing.StagedFile]:
         out = []
@@ -690,11 +700,18 @@ def write_silver(
 def write_gold(
     spark, settings: Settings, plan: LoadPlan, slice_days: int = 30, progress: Callable[[str], None] = _say
 ) -> None:
-    """Gold for the load's days on the branch (full build the first time, then incremental deltas)."""
+    """Gold for the load's days on the branch (full build the first time, then incremental deltas).
+
+    Idempotent on the same plan: its inputs are the branch's silver (this load's) and gold as of the
+    load's start commit, and every table is written by replacing a scope, so a retry — after a complete
+    attempt whose phase was not saved, or after one that died between a DELETE and its append — writes
+    exactly what one run writes (tests/integration/test_idempotent.py)."""
     plan.expect("silver")
     ts = time.monotonic()
     cat = branch_catalog(spark, settings, plan.branch)
-    ctx = LoadContext(spark, settings, plan.load_id, plan.branch, cat, plan.days, plan.kinds)
+    ctx = LoadContext(
+        spark, settings, plan.load_id, plan.branch, cat, plan.days, plan.kinds, start_commit=plan.start_commit
+    )
     scopes = gold_step.build_on_branch(ctx)
     plan.scopes = {
         name: {
