@@ -37,6 +37,7 @@ def quoted_commands() -> list[tuple[str, str]]:
         text = path.read_text(encoding="utf-8")
         blocks = "\n".join(re.findall(r"```[a-z]*\n(.*?)```", text, re.S)) if path.suffix == ".md" else ""
         for line in [*INLINE.findall(text), *BLOCK_LINE.findall(blocks)]:
+            line = line.replace("\\|", "|")  # `a\|b` inside a Markdown table cell
             for part in re.split(r"\s\|\s|\s#", line):
                 part = part.strip()
                 # `ga4lake sample: wrote …` is output, `ga4lake {args}` a format string: not commands
