@@ -56,7 +56,7 @@ def test_every_commit_readable_and_rollback_to_the_first(lake, spark, nessie):
     assert _spark_rows(spark, f"{cat}.{ns}.`{name}@{branch}#{first}`") == _rows(1)
 
     # roll the branch back to its first commit of the table
-    undone = load.rollback(lake, first)
+    undone = load.rollback(lake, first).undone
     assert len(undone) == COMMITS - 1
     assert nessie.get_reference(branch).hash == first
     assert _spark_rows(spark, f"{cat}.{TABLE}") == _rows(1)
