@@ -312,7 +312,9 @@ def erase_user(
                 spark.catalog.tableExists(f"{cat}.{gold_step.GOLD_NAMESPACE}.{n}") for n in GOLD_TABLES
             ):
                 kinds = {d.isoformat(): "reprocess" for d in before.days}  # rows removed: not an append
-                ctx = LoadContext(spark, settings, erasure_id, erasure_id, cat, before.days, kinds)
+                ctx = LoadContext(
+                    spark, settings, erasure_id, erasure_id, cat, before.days, kinds, start_commit=main_before
+                )
                 scopes = gold_step.build_on_branch(ctx)
                 result.recomputed = [n for n in GOLD_TABLES if f"gold.{n}" not in before.lake]
             after = _find(spark, cat, uid, before.keys)
