@@ -24,6 +24,7 @@ from ga4lake.lake.spark import branch_catalog
 from ga4lake.lake.tables import BRONZE_EVENTS, QUARANTINE, SILVER_EVENTS
 from ga4lake.query import run_sql
 from ga4lake.sample.cli import main as sample_main
+from tests.integration.test_gold import pg_counts
 
 pytestmark = pytest.mark.integration
 
@@ -160,17 +161,6 @@ def pg_user_rows(settings, keys: dict[str, list[str]]) -> dict[str, int]:
                     (keys[col],),
                 )
                 out[name] = cur.fetchone()[0]
-    conn.close()
-    return out
-
-
-def pg_counts(settings) -> dict[str, int]:
-    conn = psycopg2.connect(settings.pg_dsn())
-    with conn.cursor() as cur:
-        out = {}
-        for name in GOLD_TABLES:
-            cur.execute(f'SELECT count(*) FROM {settings.pg_gold_schema}."{name}"')
-            out[name] = cur.fetchone()[0]
     conn.close()
     return out
 
