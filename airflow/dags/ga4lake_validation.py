@@ -6,14 +6,12 @@ Runs when the gold DAG announces a synced load.
 
 from __future__ import annotations
 
-import os
-
 import pendulum
 from airflow.sdk import dag, task
 from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
 from cosmos.constants import LoadMode, SourceRenderingBehavior, TestBehavior
 
-from ga4lake.config import REPO_ROOT
+from ga4lake.config import REPO_ROOT, setting
 from ga4lake.dags import (
     DEFAULT_ARGS,
     GOLD,
@@ -63,7 +61,7 @@ def ga4lake_validation():
             load_method=LoadMode.DBT_MANIFEST,
             # after_each (default): every model and every source's test set is its own task;
             # after_all: one test task for everything (fewer dbt processes on a small machine)
-            test_behavior=TestBehavior(os.environ.get("GA4LAKE_COSMOS_TEST_BEHAVIOR", "after_each")),
+            test_behavior=TestBehavior(setting("GA4LAKE_COSMOS_TEST_BEHAVIOR")),
             source_rendering_behavior=SourceRenderingBehavior.ALL,
         ),
         operator_args={

@@ -23,7 +23,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import IO, Any
 
-from ga4lake.config import REPO_ROOT, Settings, load_settings
+from ga4lake.config import REPO_ROOT, Settings, load_settings, setting
 from ga4lake.stack import manager
 from ga4lake.stack.process import footprint_by_root
 from ga4lake.stack.services import build_services
@@ -152,7 +152,7 @@ def preflight(settings: Settings) -> IO[str]:
 
 
 def sample_dir(days: int, scale: float, start: str = "2020-11-01") -> Path:
-    out = Path(os.environ.get("GA4LAKE_BENCH_DATA", "/tmp/ga4lake-bench")) / f"s{scale}_d{days}_{start}"
+    out = Path(setting("GA4LAKE_BENCH_DATA")) / f"s{scale}_d{days}_{start}"
     if not (out / f"events_{(date.fromisoformat(start) + timedelta(days=days - 1)):%Y%m%d}.parquet").exists():
         from ga4lake.sample.cli import main as sample_main
 

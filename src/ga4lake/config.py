@@ -48,6 +48,34 @@ def load_env(environ: dict[str, str] | None = None) -> dict[str, str]:
     return merged
 
 
+def declared_keys() -> frozenset[str]:
+    """Every ``GA4LAKE_*`` key ``config/defaults.env`` declares: the project's complete list of settings."""
+    return frozenset(parse_env_file(DEFAULTS_FILE))
+
+
+def setting(key: str, environ: dict[str, str] | None = None) -> str:
+    """One declared setting's value (defaults < local env file < environment), for code outside ``Settings``.
+
+    The one way the rest of the code reads a ``GA4LAKE_*`` key: it goes through the env file like every
+    other setting (a bare ``os.environ`` read would not), its default lives in ``config/defaults.env`` and
+    nowhere else, and an undeclared key is a programming error here rather than a silent ``None``."""
+    if key not in declared_keys():
+        raise ConfigError(f"{key} is not declared in {DEFAULTS_FILE}: declare it there, with a comment")
+    return load_env(environ).get(key, "")
+
+
+def int_setting(key: str, environ: dict[str, str] | None = None) -> int:
+    return _int({key: setting(key, environ)}, key)
+
+
+def float_setting(key: str, environ: dict[str, str] | None = None) -> float:
+    raw = setting(key, environ)
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{key} must be a number, got {raw!r}") from exc
+
+
 def _int(env: dict[str, str], key: str) -> int:
     try:
         return int(env[key])

@@ -14,7 +14,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from ga4lake.config import load_env, load_settings
+from ga4lake.config import load_settings, setting
 from ga4lake.query import format_result, run_sql
 from ga4lake.stack import manager
 from ga4lake.stack.smoke import rows_msg, run_smoke
@@ -23,9 +23,9 @@ from ga4lake.stack.smoke import rows_msg, run_smoke
 def main() -> int:
     settings = load_settings()
     manager.up(settings)
-    scale = os.environ.get("GA4LAKE_DEMO_SCALE", "1.0")
-    days = os.environ.get("GA4LAKE_DEMO_DAYS", "92")
-    data = Path(os.environ.get("GA4LAKE_DEMO_DATA", settings.home / "demo-data" / f"scale{scale}_days{days}"))
+    scale = setting("GA4LAKE_DEMO_SCALE")
+    days = setting("GA4LAKE_DEMO_DAYS")
+    data = Path(setting("GA4LAKE_DEMO_DATA") or settings.home / "demo-data" / f"scale{scale}_days{days}")
     if not any(data.glob("events_*.parquet")):
         from ga4lake.sample.cli import main as sample_main
 
@@ -87,9 +87,7 @@ def main() -> int:
         if row["health"] != "stopped":
             print(f"  {row['service']:<13} port {row['port']:<6} {row['health']:<9} RSS {row['rss_mb']} MB")
     p = settings.ports
-    print(
-        f"\n  Airflow      http://127.0.0.1:{p.airflow}/   (user {load_env().get('GA4LAKE_AIRFLOW_ADMIN_USER', 'admin')})"
-    )
+    print(f"\n  Airflow      http://127.0.0.1:{p.airflow}/   (user {setting('GA4LAKE_AIRFLOW_ADMIN_USER')})")
     if "superset" in settings.ui_services:
         print(f'  Superset     http://127.0.0.1:{p.superset}/   (dashboard "GA4 e-commerce")')
     print(f'  Trino UI     http://127.0.0.1:{p.trino}/ui/   (ga4lake sql "SHOW TABLES FROM silver")')

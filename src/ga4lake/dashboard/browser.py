@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ga4lake.config import REPO_ROOT, Settings, load_settings
+from ga4lake.config import REPO_ROOT, Settings, load_settings, setting
 from ga4lake.dashboard import DashboardError
 from ga4lake.dashboard.filters import NO_FILTER, FilterState
 from ga4lake.stack import superset
@@ -204,7 +204,7 @@ class _DataAnswers:
 
 
 def chromium_path() -> Path:
-    path = Path(os.environ.get("GA4LAKE_CHROMIUM", "/usr/bin/chromium"))
+    path = Path(setting("GA4LAKE_CHROMIUM"))
     if not path.exists():
         raise DashboardError(
             f"chromium not found at {path}: run `ga4lake install --only superset` (apt-get install chromium) "

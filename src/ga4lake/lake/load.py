@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from ga4lake.config import Settings, load_env
+from ga4lake.config import Settings, float_setting, int_setting, setting
 from ga4lake.gold import step as gold_step
 from ga4lake.gold import sync as gold_sync
 from ga4lake.lake import landing
@@ -41,8 +41,6 @@ from ga4lake.lake.tables import (
     latest_manifest,
     replace_days,
 )
-
-LANDING_WORKERS = int(os.environ.get("GA4LAKE_LANDING_WORKERS", "3"))
 
 
 class LoadError(RuntimeError):
@@ -447,7 +445,7 @@ def _owner_process_alive(owner: str) -> bool | None:
 
 def idle_limit() -> float:
     """Seconds a scheduler-run plan may sit with no step running before its owner counts as gone."""
-    return float(load_env().get("GA4LAKE_LOAD_IDLE_SECONDS", "600"))
+    return float_setting("GA4LAKE_LOAD_IDLE_SECONDS")
 
 
 def owner_gone(settings: Settings, plan: LoadPlan) -> str | None:
@@ -563,7 +561,7 @@ def wait_for_open_loads(
     settings: Settings, progress: Callable[[str], None], timeout: float | None = None
 ) -> None:
     """Loads publish in order: a new one waits until no other load's branch is open on the same target."""
-    timeout = float(os.environ.get("GA4LAKE_LOAD_WAIT_SECONDS", "1800")) if timeout is None else timeout
+    timeout = float_setting("GA4LAKE_LOAD_WAIT_SECONDS") if timeout is None else timeout
     deadline = time.monotonic() + timeout
     while True:
         busy = open_plans(settings)
@@ -596,7 +594,7 @@ def open_load(
     staged: list[landing.StagedFile] = []
     # files are independent: read/validate/upload a few at once (pyarrow and boto3 release the GIL)
     try:
-        with ThreadPoolExecutor(max_workers=LANDING_WORKERS) as pool:
+        with ThreadPoolExecutor(max_workers=int_setting("GA4LAKE_LANDING_WORKERS")) as pool:
             futures = [pool.submit(landing.stage, f, settings, staging, load_id, ingested_at) for f in files]
             for i, fut in enumerate(as_completed(futures), 1):
                 staged.append(fut.result())  # a bad file raises here, naming itself
@@ -751,7 +749,7 @@ def publish(
     if not report.passed:
         raise AuditFailed(report, plan.branch)
     progress(report.render())
-    if parity if parity is not None else load_env().get("GA4LAKE_PARITY_GATE", "1") != "0":
+    if parity if parity is not None else setting("GA4LAKE_PARITY_GATE") != "0":
         gate = parity_gate(settings, plan, progress)
         if seconds is not None:
             seconds["parity_gate"] = gate

@@ -16,7 +16,7 @@ import os
 import re
 from typing import TYPE_CHECKING
 
-from ga4lake.config import Settings, load_settings
+from ga4lake.config import Settings, load_settings, setting
 from ga4lake.stack import versions
 from ga4lake.stack.process import StackError
 
@@ -69,7 +69,7 @@ def session_conf(settings: Settings, app_name: str = "ga4lake") -> dict[str, str
         "spark.sql.extensions": "org.apache.iceberg.spark.extensions.IcebergSparkSessionExtensions",
         "spark.sql.defaultCatalog": MAIN_CATALOG,
         "spark.sql.session.timeZone": "UTC",
-        "spark.sql.shuffle.partitions": os.environ.get("GA4LAKE_SPARK_SHUFFLE_PARTITIONS", "8"),
+        "spark.sql.shuffle.partitions": setting("GA4LAKE_SPARK_SHUFFLE_PARTITIONS"),
         "spark.sql.adaptive.enabled": "true",
         "spark.driver.memory": settings.spark_driver_memory,
         "spark.driver.host": "127.0.0.1",
@@ -84,7 +84,7 @@ def session_conf(settings: Settings, app_name: str = "ga4lake") -> dict[str, str
         "spark.sql.parquet.mergeSchema": "false",
     }
     if settings.spark_master.startswith("spark://"):
-        conf["spark.executor.memory"] = os.environ.get("GA4LAKE_SPARK_EXECUTOR_MEMORY", "4g")
+        conf["spark.executor.memory"] = setting("GA4LAKE_SPARK_EXECUTOR_MEMORY")
     conf.update(catalog_conf(settings, MAIN_CATALOG, "main"))
     return conf
 
@@ -92,7 +92,7 @@ def session_conf(settings: Settings, app_name: str = "ga4lake") -> dict[str, str
 def get_spark(settings: Settings | None = None, app_name: str = "ga4lake") -> SparkSession:
     """A SparkSession wired to the lake (local mode unless GA4LAKE_SPARK_MASTER names a cluster)."""
     settings = settings or load_settings()
-    remote = os.environ.get("GA4LAKE_SPARK_REMOTE", "")
+    remote = setting("GA4LAKE_SPARK_REMOTE")
     if remote:  # the stack's Spark Connect server (what Airflow tasks use): no JVM in this process
         from pyspark.sql import SparkSession
 
@@ -116,7 +116,7 @@ def get_spark(settings: Settings | None = None, app_name: str = "ga4lake") -> Sp
     spark = builder.getOrCreate()
     for key, value in secret.items():
         spark.conf.set(key, value)
-    spark.sparkContext.setLogLevel(os.environ.get("GA4LAKE_SPARK_LOG_LEVEL", "WARN"))
+    spark.sparkContext.setLogLevel(setting("GA4LAKE_SPARK_LOG_LEVEL"))
     return spark
 
 

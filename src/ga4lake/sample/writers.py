@@ -146,16 +146,19 @@ def split_s3_url(url: str) -> tuple[str, str]:
 
 
 def s3_client() -> Any:
-    """boto3 client for the lake's object store (GA4LAKE_S3_ENDPOINT / _ACCESS_KEY / _SECRET_KEY)."""
+    """boto3 client for the lake's object store, as configured (the stack's own S3 unless GA4LAKE_S3 says otherwise)."""
     import boto3
     from botocore.config import Config
 
+    from ga4lake.config import load_settings
+
+    s = load_settings()
     return boto3.client(
         "s3",
-        endpoint_url=os.environ.get("GA4LAKE_S3_ENDPOINT") or None,
-        aws_access_key_id=os.environ.get("GA4LAKE_S3_ACCESS_KEY") or None,
-        aws_secret_access_key=os.environ.get("GA4LAKE_S3_SECRET_KEY") or None,
-        region_name=os.environ.get("GA4LAKE_S3_REGION", "us-east-1"),
+        endpoint_url=s.s3_endpoint,
+        aws_access_key_id=s.s3_access_key or None,
+        aws_secret_access_key=s.s3_secret_key or None,
+        region_name=s.s3_region,
         config=Config(s3={"addressing_style": "path"}),
     )
 

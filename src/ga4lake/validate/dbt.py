@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ga4lake.config import REPO_ROOT, Settings
+from ga4lake.config import REPO_ROOT, Settings, setting
 from ga4lake.sqlident import check_identifier
 
 DBT_DIR = REPO_ROOT / "dbt"
@@ -118,10 +118,10 @@ def dbt_env(
             "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         }
     )
-    if (
-        schema != "gold" or "GA4LAKE_PG_INSIGHTS_SCHEMA" not in env
-    ):  # other gold schemas: never the real views
-        env["GA4LAKE_PG_INSIGHTS_SCHEMA"] = insights_schema(schema)
+    # an explicit insights schema applies to the real gold only: other gold schemas never touch the real views
+    explicit = setting("GA4LAKE_PG_INSIGHTS_SCHEMA") if schema == "gold" else ""
+    env["GA4LAKE_PG_INSIGHTS_SCHEMA"] = explicit or insights_schema(schema)
+    env["GA4LAKE_DBT_THREADS"] = setting("GA4LAKE_DBT_THREADS")
     check_identifier(env["GA4LAKE_PG_INSIGHTS_SCHEMA"], "GA4LAKE_PG_INSIGHTS_SCHEMA")
     return env
 
