@@ -16,13 +16,13 @@ import uuid
 
 import psycopg2
 import pytest
-import yaml
 
 from ga4lake.config import REPO_ROOT
 from ga4lake.gold.models import GOLD_TABLES
 from ga4lake.lake import load
 from ga4lake.sample.cli import main as sample_main
 from ga4lake.validate import cli, dbt, parity
+from tests.dbt_sources import gold_source
 
 pytestmark = pytest.mark.integration
 
@@ -175,9 +175,8 @@ def test_docs_manifest_has_every_gold_source_and_insight_model_with_lineage(gold
     assert set(GOLD_TABLES) <= {s["metadata"]["name"] for s in catalog["sources"].values()}
 
 
-def test_sources_yml_documents_exactly_the_synced_columns(gold):
-    doc = yaml.safe_load((dbt.DBT_DIR / "models" / "sources.yml").read_text())
-    documented = {t["name"]: [c["name"] for c in t["columns"]] for t in doc["sources"][0]["tables"]}
+def test_dbt_sources_document_exactly_the_synced_columns(gold):
+    documented = {t["name"]: [c["name"] for c in t["columns"]] for t in gold_source()["tables"]}
     conn = _pg(gold)
     with conn.cursor() as cur:
         for name in GOLD_TABLES:

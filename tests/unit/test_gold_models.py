@@ -847,3 +847,17 @@ def test_apply_delta_replaces_exactly_the_scope(spark):
 def test_incremental_with_no_touched_days_changes_nothing(silver):
     for name, delta in build_gold_incremental(silver, [], prior=build_gold(silver)).items():
         assert delta.rows.isEmpty() and delta.values.isEmpty(), name
+
+
+def test_dbt_source_files_declare_each_gold_table_with_its_spark_schema(gold):
+    """dbt/models/gold/<table>.yml: one file per table whose columns (names, order-free, and PostgreSQL
+    types) are exactly what the sync creates from the Spark table — a column added in Spark without its
+    documentation, or documented with the wrong type, fails here rather than in the warehouse."""
+    from ga4lake.gold.sync import pg_type
+    from tests.dbt_sources import gold_source
+
+    documented = {t["name"]: t for t in gold_source()["tables"]}
+    for name, df in gold.items():
+        spark_cols = {f.name: pg_type(f.dataType) for f in df.schema.fields}
+        yaml_cols = {c["name"]: c.get("data_type") for c in documented[name]["columns"]}
+        assert yaml_cols == spark_cols, name

@@ -12,6 +12,7 @@ import yaml
 
 from ga4lake.config import load_settings
 from ga4lake.validate import cli, dbt
+from tests.dbt_sources import gold_source
 
 DBT_DIR = dbt.DBT_DIR
 
@@ -128,9 +129,7 @@ def test_command_line(tmp_path: Path):
 
 @pytest.fixture(scope="module")
 def sources() -> dict:
-    doc = yaml.safe_load((DBT_DIR / "models" / "sources.yml").read_text())
-    (gold,) = doc["sources"]
-    return gold
+    return gold_source()
 
 
 def test_every_gold_table_is_a_documented_source(sources):

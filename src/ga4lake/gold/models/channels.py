@@ -1,6 +1,6 @@
 """Default channel grouping (docs/semantics.md#default-channel-grouping) and a source -> category mapping.
 
-The mapping below is written for ga4lake from common knowledge of the big search engines, social
+The mapping (``source_categories.csv`` beside this module) is written for ga4lake from common knowledge of the big search engines, social
 networks, video sites and shopping sites; it is deliberately **partial** (195 sources, where
 dbt-ga4's seed has 819 and Google's own list more). Unknown sources get no category, so their
 channel falls back to the medium-based rules (Organic Search only via ``medium = organic``, Referral,
@@ -10,6 +10,9 @@ few capitalised entries (e.g. ``Google Shopping``) that can never match there, w
 
 from __future__ import annotations
 
+import csv
+from pathlib import Path
+
 from pyspark.sql import Column
 from pyspark.sql import functions as F
 
@@ -18,220 +21,38 @@ SOCIAL = "SOCIAL"
 VIDEO = "VIDEO"
 SHOPPING = "SHOPPING"
 
-_SEARCH = (
-    "google",
-    "google.com",
-    "www.google.com",
-    "google.co.uk",
-    "google.de",
-    "google.fr",
-    "google.ca",
-    "google.co.in",
-    "google.com.au",
-    "google.co.jp",
-    "google.es",
-    "google.it",
-    "google.com.br",
-    "google.nl",
-    "bing",
-    "bing.com",
-    "cn.bing.com",
-    "yahoo",
-    "yahoo.com",
-    "search.yahoo.com",
-    "yahoo.co.jp",
-    "search.yahoo.co.jp",
-    "baidu",
-    "baidu.com",
-    "m.baidu.com",
-    "duckduckgo",
-    "duckduckgo.com",
-    "yandex",
-    "yandex.ru",
-    "yandex.com",
-    "ecosia",
-    "ecosia.org",
-    "naver",
-    "naver.com",
-    "search.naver.com",
-    "daum",
-    "daum.net",
-    "sogou",
-    "sogou.com",
-    "so.com",
-    "seznam",
-    "seznam.cz",
-    "ask",
-    "ask.com",
-    "aol",
-    "search.aol.com",
-    "startpage",
-    "startpage.com",
-    "qwant",
-    "qwant.com",
-    "search.brave.com",
-    "brave",
-    "yep.com",
-    "msn",
-    "msn.com",
-    "coccoc.com",
-    "dogpile.com",
-    "onet.pl",
-    "rambler.ru",
-    "mail.ru",
-    "go.mail.ru",
-    "search-results.com",
-)
+CATEGORIES = (SEARCH, SOCIAL, VIDEO, SHOPPING)
+SOURCE_CATEGORIES_CSV = Path(__file__).with_name("source_categories.csv")
 
-_SOCIAL = (
-    "facebook",
-    "facebook.com",
-    "m.facebook.com",
-    "l.facebook.com",
-    "lm.facebook.com",
-    "web.facebook.com",
-    "fb",
-    "fb.com",
-    "instagram",
-    "instagram.com",
-    "l.instagram.com",
-    "ig",
-    "twitter",
-    "twitter.com",
-    "mobile.twitter.com",
-    "t.co",
-    "x",
-    "x.com",
-    "linkedin",
-    "linkedin.com",
-    "lnkd.in",
-    "reddit",
-    "reddit.com",
-    "old.reddit.com",
-    "out.reddit.com",
-    "pinterest",
-    "pinterest.com",
-    "pin.it",
-    "quora",
-    "quora.com",
-    "tiktok",
-    "tiktok.com",
-    "snapchat",
-    "snapchat.com",
-    "tumblr",
-    "tumblr.com",
-    "threads.net",
-    "vk.com",
-    "ok.ru",
-    "weibo",
-    "weibo.com",
-    "wechat",
-    "whatsapp",
-    "whatsapp.com",
-    "web.whatsapp.com",
-    "messenger",
-    "messenger.com",
-    "telegram",
-    "t.me",
-    "discord",
-    "discord.com",
-    "line",
-    "line.me",
-    "kakaotalk",
-    "meetup.com",
-    "medium.com",
-    "news.ycombinator.com",
-    "slack",
-    "slack.com",
-    "xing.com",
-    "mastodon.social",
-    "bsky.app",
-    "flickr.com",
-    "stackoverflow.com",
-    "yelp.com",
-    "tripadvisor.com",
-    "glassdoor.com",
-    "producthunt.com",
-    "blogger.com",
-    "wordpress.com",
-)
 
-_VIDEO = (
-    "youtube",
-    "youtube.com",
-    "m.youtube.com",
-    "youtu.be",
-    "vimeo",
-    "vimeo.com",
-    "twitch",
-    "twitch.tv",
-    "dailymotion",
-    "dailymotion.com",
-    "netflix",
-    "netflix.com",
-    "hulu",
-    "hulu.com",
-    "bilibili",
-    "bilibili.com",
-    "iqiyi.com",
-    "youku.com",
-    "rumble.com",
-    "ted.com",
-    "wistia.com",
-    "disneyplus.com",
-    "primevideo.com",
-)
+def load_source_categories(path: Path = SOURCE_CATEGORIES_CSV) -> dict[str, str]:
+    """source (lower-case) -> SEARCH | SOCIAL | VIDEO | SHOPPING, from a two-column CSV (package data).
 
-_SHOPPING = (
-    "google shopping",
-    "shopping.google.com",
-    "igshopping",
-    "amazon",
-    "amazon.com",
-    "amazon.co.uk",
-    "amazon.de",
-    "ebay",
-    "ebay.com",
-    "ebay.co.uk",
-    "etsy",
-    "etsy.com",
-    "walmart",
-    "walmart.com",
-    "target.com",
-    "bestbuy.com",
-    "alibaba",
-    "alibaba.com",
-    "aliexpress",
-    "aliexpress.com",
-    "shopify",
-    "shopify.com",
-    "shopzilla",
-    "shopzilla.com",
-    "mercadolibre",
-    "mercadolibre.com",
-    "rakuten",
-    "rakuten.com",
-    "rakuten.co.jp",
-    "stripe",
-    "stripe.com",
-    "checkout.stripe.com",
-    "paypal.com",
-    "wish.com",
-    "zalando",
-    "zalando.de",
-    "idealo.de",
-    "pricegrabber.com",
-    "shopping.yahoo.com",
-    "bing shopping",
-)
+    Data, not code: the list is long, grows, and is what a site would extend. A malformed row (unknown
+    category, upper-case or quoted source, duplicate) is an error naming its line, never a silent skip."""
+    out: dict[str, str] = {}
+    with path.open(newline="") as fh:
+        reader = csv.reader(fh)
+        if next(reader, None) != ["source", "source_category"]:
+            raise ValueError(f"{path}: the header must be source,source_category")
+        for lineno, row in enumerate(reader, 2):
+            if len(row) != 2 or row[1] not in CATEGORIES:
+                raise ValueError(
+                    f"{path}:{lineno}: expected <source>,<one of {', '.join(CATEGORIES)}>: {row}"
+                )
+            source = row[0]
+            if source != source.lower() or not source.strip() or "'" in source or "\\" in source:
+                raise ValueError(
+                    f"{path}:{lineno}: a source is lower-case, non-empty, without quotes: {source!r}"
+                )
+            if source in out:
+                raise ValueError(f"{path}:{lineno}: {source!r} is listed twice")
+            out[source] = row[1]
+    return out
 
-#: source (lower-case) -> SEARCH | SOCIAL | VIDEO | SHOPPING. Partial by design (see module doc).
-SOURCE_CATEGORIES: dict[str, str] = {
-    **{s: SEARCH for s in _SEARCH},
-    **{s: SOCIAL for s in _SOCIAL},
-    **{s: VIDEO for s in _VIDEO},
-    **{s: SHOPPING for s in _SHOPPING},
-}
+
+#: Partial by design (see module doc).
+SOURCE_CATEGORIES: dict[str, str] = load_source_categories()
 
 # rlike is a substring search, so whole-string patterns are anchored
 _PAID = r"^(.*cp.*|ppc|retargeting|paid.*)$"
@@ -247,9 +68,8 @@ def source_category(source: Column) -> Column:
 
 
 def _category_map() -> Column:
-    # one SQL literal map (parsed once by the JVM) instead of hundreds of F.lit round trips
-    if any("'" in k or "\\" in k for k in SOURCE_CATEGORIES):
-        raise ValueError("source categories must not contain quotes or backslashes")
+    # one SQL literal map (parsed once by the JVM) instead of hundreds of F.lit round trips; the loader
+    # refused quotes and backslashes, so the keys are safe inside SQL string literals
     pairs = ", ".join(f"'{k}', '{v}'" for k, v in SOURCE_CATEGORIES.items())
     return F.expr(f"map({pairs})")
 
