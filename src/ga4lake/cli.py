@@ -145,7 +145,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
     settings = load_settings()
     with load.load_lock(settings, "ga4lake sync"):  # not while a load or rollback changes main or gold
         counts = sync(get_spark(settings, app_name="ga4lake-sync"), settings)
-    _print_table([{"table": k, "rows_in_postgres": v} for k, v in counts.items()])
+    _print_rows([{"table": k, "rows_in_postgres": v} for k, v in counts.items()], args.format)
     return 0
 
 
@@ -272,6 +272,7 @@ def build_parser() -> argparse.ArgumentParser:
     rr.set_defaults(func=cmd_run)
 
     sy = sub.add_parser("sync", help="re-sync every gold table from the lake's main into PostgreSQL")
+    _format_arg(sy)
     sy.set_defaults(func=cmd_sync)
 
     er = sub.add_parser(

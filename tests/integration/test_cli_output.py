@@ -57,3 +57,38 @@ def test_report_before_any_load_is_one_line(stack: Settings, capsys, monkeypatch
     assert cli.main(["report"]) == ExitCode.USAGE
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "no gold tables" in err[0] and "make demo" in err[0]
+
+
+def test_validate_json_has_the_parity_checks(demo_gold: Settings, capsys) -> None:
+    capsys.readouterr()
+    argv = ["validate", "--skip-dbt", "--models", "fct_ga4__sessions", "--no-store", "--format", "json"]
+    assert cli.main(argv) == 0
+    out = json.loads(capsys.readouterr().out)  # stdout is exactly one JSON document
+    assert out["status"] == "passed" and out["problems"] == [] and out["dbt"] == []
+    (check,) = out["parity"]["checks"]
+    assert check["model"] == "fct_ga4__sessions" and check["gold_table"] == "fact_sessions"
+    assert check["passed"] and check["gold"] == check["reference"] > 0
+
+
+def test_sync_json_counts_every_gold_table(demo_gold: Settings, capsys, monkeypatch) -> None:
+    """Synced into a throw-away schema, so the real gold is not touched."""
+    import psycopg2
+
+    from ga4lake.gold.models import GOLD_TABLES
+
+    scratch = f"itest_sync_{uuid.uuid4().hex[:8]}"
+    monkeypatch.setenv("GA4LAKE_PG_GOLD_SCHEMA", scratch)
+    try:
+        rows = _json(capsys, "sync", "--format", "json")
+        counts = {r["table"]: r["rows_in_postgres"] for r in rows}
+        assert set(counts) == set(GOLD_TABLES) and counts["fact_sessions"] > 0
+        conn = psycopg2.connect(demo_gold.pg_dsn())
+        with conn, conn.cursor() as cur:
+            cur.execute(f"SELECT count(*) FROM {scratch}.fact_sessions")
+            assert cur.fetchone()[0] == counts["fact_sessions"]
+        conn.close()
+    finally:
+        conn = psycopg2.connect(demo_gold.pg_dsn())
+        with conn, conn.cursor() as cur:
+            cur.execute(f"DROP SCHEMA IF EXISTS {scratch} CASCADE")
+        conn.close()

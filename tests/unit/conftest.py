@@ -68,12 +68,14 @@ def ga4_event(
     first_touch: tuple[str | None, str | None, str | None] = (None, None, None),
     transaction_id: str | None = None,
     revenue: float | None = None,
+    items: list[dict] | None = None,
     **params,
 ) -> dict:
     """One export-shaped row (``EXPORT_SCHEMA``) at UTC datetime ``ts``; event_date = ts's UTC date.
 
     ``params`` become event_params (int -> int_value, str -> string_value); ``sid``/``sn`` become
-    ga_session_id/ga_session_number (omitted when None, as for consent-denied pings).
+    ga_session_id/ga_session_number (omitted when None, as for consent-denied pings). ``items``: the
+    export's item records (dicts of item fields; absent fields are NULL).
     """
     event_params = []
     if sid is not None:
@@ -104,7 +106,7 @@ def ga4_event(
             if name == "purchase"
             else None
         ),
-        "items": [],
+        "items": items or [],
     }
 
 

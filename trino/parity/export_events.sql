@@ -34,6 +34,7 @@ WITH export_rows AS (
             element_at(filter(event_params, p -> p.key = 'transaction_id'), 1).value.string_value
         ) AS transaction_id,
         ecommerce.purchase_revenue_in_usd AS purchase_revenue_in_usd,
+        items,
         coalesce(
             element_at(filter(event_params, p -> p.key = 'session_engaged'), 1).value.int_value,
             IF(element_at(filter(event_params, p -> p.key = 'session_engaged'), 1).value.string_value = '1', 1)
@@ -60,6 +61,7 @@ SELECT
     event_params,
     transaction_id,
     purchase_revenue_in_usd,
+    items,
     session_engaged,
     client_key,
     to_base64(md5(to_utf8(client_key || CAST(session_id AS varchar)))) AS session_key,

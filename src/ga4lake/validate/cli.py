@@ -7,6 +7,7 @@ the PostgreSQL gold against the lake); 1 otherwise; 2 for bad arguments.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from datetime import date
 from typing import Any
@@ -50,6 +51,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="comma-separated parity models or gold tables (default: all), e.g. fact_sessions,dim_user",
     )
     parser.add_argument("--no-store", action="store_true", help="do not append the run to parity_results")
+    parser.add_argument(
+        "--format",
+        choices=["table", "json"],
+        default="table",
+        help="json: one JSON object on stdout (status, problems, parity rows, dbt summaries); progress on stderr",
+    )
 
 
 def register(subparsers: Any) -> argparse.ArgumentParser:
@@ -68,9 +75,50 @@ def _say(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
+def parity_json(report: Any) -> dict[str, Any]:
+    """A parity report for scripts: the run, its window and one object per check."""
+    return {
+        "run_id": report.run_id,
+        "start": report.start.isoformat(),
+        "end": report.end.isoformat(),
+        "threshold_pct": report.threshold_pct,
+        "passed": not report.failed,
+        "checks": [
+            {
+                "model": r.model,
+                "gold_table": r.gold_table,
+                "reference": r.reference_rows,
+                "gold": r.gold_rows,
+                "delta_pct": r.delta_pct,
+                "passed": r.passed,
+                "error": r.error,
+            }
+            for r in report.rows
+        ],
+    }
+
+
+def dbt_json(summary: Any) -> dict[str, Any]:
+    """A dbt summary for scripts: counts by status and the failing nodes."""
+    return {
+        "command": summary.command,
+        "ok": summary.ok,
+        "seconds": round(summary.seconds, 1),
+        "tests": dict(summary.tests),
+        "counts": dict(summary.counts),
+        "failures": [{"node": f.name, "status": f.status, "message": f.message} for f in summary.failures],
+    }
+
+
 def run_args(args: argparse.Namespace) -> int:
     from ga4lake.config import load_settings
     from ga4lake.validate import dbt, parity
+
+    fmt = getattr(args, "format", "table")
+    result: dict[str, Any] = {"parity": None, "dbt": []}
+
+    def emit(text: str) -> None:  # human output; in json mode it goes to stderr beside the progress
+        (sys.stderr if fmt == "json" else sys.stdout).write(text)
 
     settings = load_settings()
     if args.start and args.end and args.start > args.end:
@@ -103,33 +151,39 @@ def run_args(args: argparse.Namespace) -> int:
                 _say(f"ga4lake validate: {exc}")
                 return 2
             except Exception as exc:  # PostgreSQL or Trino unreachable: report it, still run dbt
-                print(f"parity: ERROR {type(exc).__name__}: {str(exc).strip().splitlines()[0][:300]}")
+                emit(f"parity: ERROR {type(exc).__name__}: {str(exc).strip().splitlines()[0][:300]}\n")
                 problems.append("parity could not run")
             else:
-                sys.stdout.write(parity.format_report(report))
+                result["parity"] = parity_json(report)
+                emit(parity.format_report(report))
                 if report.failed:
                     problems.append(f"parity: {', '.join(r.gold_table for r in report.failed)}")
 
     if not args.skip_dbt:
         _say("dbt build ...")
         summary = dbt.build(settings)
-        sys.stdout.write(dbt.format_summary(summary))
+        emit(dbt.format_summary(summary))
+        result["dbt"].append(dbt_json(summary))
         if not summary.ok:
             problems.append(f"dbt build: {len(summary.failures)} failing node(s)")
         _say("dbt source freshness ...")
         fresh = dbt.source_freshness(settings, as_of=lake_last.isoformat() if lake_last else None)
-        sys.stdout.write(dbt.format_summary(fresh))
+        emit(dbt.format_summary(fresh))
+        result["dbt"].append(dbt_json(fresh))
         if not fresh.ok:
             problems.append("dbt source freshness: gold in PostgreSQL lags the lake")
         if args.docs:
             _say("dbt docs generate ...")
             docs = dbt.docs_generate(settings)
-            sys.stdout.write(dbt.format_summary(docs))
+            emit(dbt.format_summary(docs))
+            result["dbt"].append(dbt_json(docs))
             if not docs.ok:
                 problems.append("dbt docs generate failed")
 
-    if problems:
+    if fmt == "json":
+        print(json.dumps({"status": "failed" if problems else "passed", "problems": problems, **result}))
+    elif problems:
         print(f"validate: FAILED — {'; '.join(problems)}")
-        return 1
-    print("validate: passed")
-    return 0
+    else:
+        print("validate: passed")
+    return 1 if problems else 0

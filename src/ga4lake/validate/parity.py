@@ -64,6 +64,8 @@ PARITY_MODELS: tuple[ParityModel, ...] = (
     ParityModel("ga4lake__funnel_daily", "agg_funnel_daily", "ga4lake"),
     ParityModel("ga4lake__retention_daily", "agg_retention_daily", "ga4lake"),
     ParityModel("ga4lake__traffic_sources_daily", "agg_traffic_source_daily", "ga4lake"),
+    ParityModel("ga4lake__event_items", "fact_items", "ga4lake"),
+    ParityModel("ga4lake__items_daily", "agg_item_daily", "ga4lake"),
 )
 
 # Value checks: measures users read, summed over the range, against the same independent reference. Row

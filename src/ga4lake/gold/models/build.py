@@ -26,6 +26,7 @@ from ga4lake.gold.models.common import (
 )
 from ga4lake.gold.models.events import fact_events
 from ga4lake.gold.models.funnel import agg_funnel_daily
+from ga4lake.gold.models.items import agg_item_daily, fact_items
 from ga4lake.gold.models.pages import agg_page_daily, dim_page
 from ga4lake.gold.models.retention import activity, cohort_members, retention
 from ga4lake.gold.models.session_days import fact_session_days
@@ -108,6 +109,18 @@ GOLD_TABLES: dict[str, TableSpec] = {
             "event_date",
             "sessions, users, engagement, purchases, revenue per day and session traffic source",
         ),
+        _spec(
+            "fact_items",
+            ("event_item_key",),
+            "event_date",
+            "one row per item of an e-commerce event (stg_ga4__event_items)",
+        ),
+        _spec(
+            "agg_item_daily",
+            ("event_date", "item_id"),
+            "event_date",
+            "per day and item: views, adds to cart, checkouts, purchases, item revenue, cart-to-purchase",
+        ),
     )
 }
 
@@ -127,6 +140,8 @@ def _builders(
         "agg_funnel_daily": lambda: agg_funnel_daily(prepared),
         "agg_retention_daily": lambda: _retention_full(prepared),
         "agg_traffic_source_daily": lambda: agg_traffic_source_daily(sessions),
+        "fact_items": lambda: fact_items(prepared),
+        "agg_item_daily": lambda: agg_item_daily(fact_items(prepared)),
     }
 
 
@@ -205,6 +220,11 @@ def build_gold_incremental(
     )
     deltas["agg_page_daily"] = GoldDelta(
         agg_page_daily(day_events), "event_date", _dates(events, "event_date", t)
+    )
+    day_items = fact_items(day_events)
+    deltas["fact_items"] = GoldDelta(day_items, "event_date", _dates(events, "event_date", t))
+    deltas["agg_item_daily"] = GoldDelta(
+        agg_item_daily(day_items), "event_date", _dates(events, "event_date", t)
     )
 
     # session-grained tables: sessions starting the day before .. the day after a touched day
@@ -341,6 +361,8 @@ def _scope_column(name: str) -> str:
         "agg_funnel_daily": "event_date",
         "agg_retention_daily": "cohort_date",
         "agg_traffic_source_daily": "event_date",
+        "fact_items": "event_date",
+        "agg_item_daily": "event_date",
     }[name]
 
 

@@ -188,6 +188,7 @@ def prepare(events: DataFrame) -> DataFrame:
         F.col("tax_value_in_usd"),
         F.col("total_item_quantity"),
         F.col("item_count"),
+        F.col("items"),
         F.col("device_category"),
         F.col("device_operating_system"),
         F.col("device_browser"),
