@@ -224,6 +224,9 @@ def cmd_history(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="ga4lake", description=__doc__)
     p.add_argument("--version", action="version", version=f"ga4lake {__version__}")
+    noise = p.add_mutually_exclusive_group()
+    noise.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors on stderr")
+    noise.add_argument("-v", "--verbose", action="store_true", help="also detail lines on stderr")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     s = sub.add_parser("stack", help="start, stop or inspect the native services")
@@ -363,6 +366,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    from ga4lake import log
+
+    log.setup(log.VERBOSE if args.verbose else log.QUIET if args.quiet else log.NORMAL)
     from ga4lake.airflow_client import AirflowError
     from ga4lake.lake.landing import LandingError
     from ga4lake.lake.load import LoadBusy, LoadError

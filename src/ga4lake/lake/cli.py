@@ -14,12 +14,13 @@ from datetime import timedelta
 
 from ga4lake.args import day_arg
 from ga4lake.config import load_settings
+from ga4lake.log import say
 
 STEPS = ("bronze", "silver", "gold", "publish", "sync")
 
 
 def _say(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
+    say(msg)
 
 
 def _emit(obj: dict) -> int:

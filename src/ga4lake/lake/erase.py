@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -42,6 +41,7 @@ from ga4lake.lake.load import LoadContext, LoadError, load_lock, wait_for_open_l
 from ga4lake.lake.nessie import NessieClient
 from ga4lake.lake.spark import branch_catalog, get_spark
 from ga4lake.lake.tables import BRONZE_EVENTS, LOAD_MANIFEST, QUARANTINE, SILVER_EVENTS
+from ga4lake.log import say
 
 # GA4 user_pseudo_id: web "1005694.5834348403", app instance ids (hex); checked before it enters any SQL
 USER_PSEUDO_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,200}$")
@@ -72,7 +72,7 @@ class Erasure:
 
 
 def _say(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
+    say(msg)
 
 
 def check_user_pseudo_id(value: str) -> str:

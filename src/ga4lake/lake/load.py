@@ -14,7 +14,6 @@ import fcntl
 import json
 import os
 import shutil
-import sys
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -41,6 +40,7 @@ from ga4lake.lake.tables import (
     latest_manifest,
     replace_days,
 )
+from ga4lake.log import say
 
 
 class LoadError(RuntimeError):
@@ -88,7 +88,7 @@ class LoadResult:
 
 
 def _say(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
+    say(msg)
 
 
 class LoadBusy(LoadError):

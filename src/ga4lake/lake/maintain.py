@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -32,10 +31,11 @@ from pathlib import Path
 from ga4lake.config import Settings
 from ga4lake.lake.nessie import Commit, NessieClient
 from ga4lake.lake.tables import NESSIE_SAFE_PROPERTIES
+from ga4lake.log import say
 
 
 def _say(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
+    say(msg)
 
 
 @dataclass

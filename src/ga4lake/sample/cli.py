@@ -17,6 +17,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any, NoReturn
 
+from ga4lake.log import say
+
 from .generator import SampleConfig, SampleGenerator
 from .quirks import add_late_events, apply_row_quirks
 from .writers import FORMATS, s3_client, shard_name, split_s3_url, upload, write_table
@@ -189,11 +191,9 @@ def run(opts: SampleOptions, progress: bool = True) -> dict[str, Any]:
         files.append(target)
         if progress:
             what = "re-export" if late else "day"
-            print(
+            say(
                 f"{PROG}: {what} {i + 1:>3}/{opts.days} {day}  {table.num_rows:>9,} rows  "
-                f"{time.perf_counter() - t:5.2f}s",
-                file=sys.stderr,
-                flush=True,
+                f"{time.perf_counter() - t:5.2f}s"
             )
         rows_by_day[i] = table.num_rows  # a re-export replaces the day's file
 
@@ -215,11 +215,7 @@ def run(opts: SampleOptions, progress: bool = True) -> dict[str, Any]:
     }
     if progress:
         re = f" (+{opts.late_days} re-exported)" if opts.late_days else ""
-        print(
-            f"{PROG}: wrote {opts.days} days{re}, {rows:,} rows in {seconds:.1f} s to {opts.out}",
-            file=sys.stderr,
-            flush=True,
-        )
+        say(f"{PROG}: wrote {opts.days} days{re}, {rows:,} rows in {seconds:.1f} s to {opts.out}")
     return summary
 
 

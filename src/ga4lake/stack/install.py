@@ -16,13 +16,13 @@ import hashlib
 import os
 import shutil
 import subprocess
-import sys
 import tarfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 from ga4lake.config import REPO_ROOT, Settings, load_settings, setting
+from ga4lake.log import say, warn
 from ga4lake.stack import versions
 
 PYTHON = setting("GA4LAKE_PYTHON")
@@ -33,7 +33,26 @@ class InstallError(RuntimeError):
 
 
 def log(msg: str) -> None:
-    print(f"[install] {msg}", file=sys.stderr, flush=True)
+    say(f"[install] {msg}")
+
+
+# what a step usually takes, measured on the 2-core reference machine: (cache warm, cache empty)
+EXPECTED_SECONDS: dict[str, tuple[int, int]] = {
+    "system": (2, 120),
+    "venv": (5, 150),
+    "dbt": (1, 60),
+    "jars": (1, 120),
+    "java25": (1, 5),
+    "seaweedfs": (1, 480),
+    "minio": (1, 300),
+    "airflow": (3, 180),
+    "superset": (3, 300),
+}
+
+
+def _expected(name: str) -> str:
+    warm, cold = EXPECTED_SECONDS.get(name, (0, 0))
+    return f"usually ~{warm}s with a warm cache, ~{cold // 60 or 1} min from nothing"
 
 
 def run(cmd: list[str], cwd: Path | None = None, env: dict[str, str] | None = None) -> None:
@@ -309,12 +328,13 @@ def main(argv: list[str] | None = None) -> int:
         steps.append("minio")
     t_all = time.monotonic()
     try:
-        for name in steps:
+        for n, name in enumerate(steps, 1):
+            log(f"step {n}/{len(steps)}: {name} ({_expected(name)})")
             t0 = time.monotonic()
             STEPS[name](settings)
             log(f"{name}: ok ({time.monotonic() - t0:.1f}s)")
     except InstallError as exc:
-        log(f"FAILED: {exc}")
+        warn(f"[install] FAILED: {exc}")
         return 1
     log(f"done in {time.monotonic() - t_all:.1f}s (cache: {settings.home})")
     return 0

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
-import sys
 import time
 from collections.abc import Callable
 
 from ga4lake.config import UI_SERVICES, Settings
+from ga4lake.log import say
 from ga4lake.stack.process import Service, StackError, rss_kb
 from ga4lake.stack.services import build_services
 
 
 def _say(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
+    say(msg)
 
 
 def up(

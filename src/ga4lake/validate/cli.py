@@ -13,6 +13,7 @@ from datetime import date
 from typing import Any
 
 from ga4lake.args import day_arg
+from ga4lake.log import say
 
 _day = day_arg
 
@@ -72,7 +73,7 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def _say(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
+    say(msg)
 
 
 def parity_json(report: Any) -> dict[str, Any]:

@@ -1,0 +1,125 @@
+"""One logging setup for every command: progress on stderr, ``--quiet``/``--verbose``, no colours in pipes.
+
+Every module reports progress through :func:`say` (logger ``ga4lake``). Results stay on stdout, so a
+script piping a command's JSON output sees only the result. On a terminal the lines go through ``rich``
+(time column, colours) and long work can show a progress bar (:func:`track`); when stderr is a pipe or
+a file (Airflow task logs, CI) the lines are the plain messages and no bar is drawn.
+
+Stdlib only unless a terminal asks for ``rich``: the installer imports this before any virtualenv exists.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Iterable, Iterator
+from typing import TypeVar
+
+LOGGER = logging.getLogger("ga4lake")
+QUIET, NORMAL, VERBOSE = -1, 0, 1
+_LEVELS = {QUIET: logging.WARNING, NORMAL: logging.INFO, VERBOSE: logging.DEBUG}
+_state = {"verbosity": None, "fancy": False}
+
+T = TypeVar("T")
+
+
+class _CurrentStderr(logging.StreamHandler):
+    """A handler writing to whatever ``sys.stderr`` is *now* (pytest's capture, a redirected stream)."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property  # type: ignore[override]
+    def stream(self):  # noqa: D401 - the property StreamHandler.emit reads
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value) -> None:
+        pass
+
+
+def _is_terminal() -> bool:
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def setup(verbosity: int = NORMAL, fancy: bool | None = None) -> None:
+    """(Re)configure the ``ga4lake`` logger. ``fancy`` defaults to "stderr is a terminal and rich exists"."""
+    verbosity = max(QUIET, min(VERBOSE, verbosity))
+    if fancy is None:
+        fancy = _is_terminal()
+    handler: logging.Handler | None = None
+    if fancy:
+        try:
+            from rich.console import Console
+            from rich.logging import RichHandler
+
+            handler = RichHandler(
+                console=Console(stderr=True),
+                show_path=False,
+                show_level=False,
+                markup=False,
+                log_time_format="%H:%M:%S",
+            )
+        except ImportError:  # rich is in the main virtualenv, not in the installer's bare Python
+            fancy = False
+    if handler is None:
+        handler = _CurrentStderr()
+        handler.setFormatter(logging.Formatter("%(message)s"))
+    for old in list(LOGGER.handlers):
+        LOGGER.removeHandler(old)
+    LOGGER.addHandler(handler)
+    LOGGER.setLevel(_LEVELS[verbosity])
+    LOGGER.propagate = False
+    _state.update(verbosity=verbosity, fancy=fancy)
+
+
+def _ensure() -> None:
+    if _state["verbosity"] is None:  # used as a library or before the CLI parsed its flags
+        setup(NORMAL)
+
+
+def say(msg: str) -> None:
+    """A progress line (hidden by ``--quiet``)."""
+    _ensure()
+    LOGGER.info(msg)
+
+
+def detail(msg: str) -> None:
+    """A line only ``--verbose`` shows."""
+    _ensure()
+    LOGGER.debug(msg)
+
+
+def warn(msg: str) -> None:
+    """Shown even with ``--quiet``."""
+    _ensure()
+    LOGGER.warning(msg)
+
+
+def track(items: Iterable[T], description: str, total: int | None = None) -> Iterator[T]:
+    """Iterate ``items`` with a progress bar on a terminal; elsewhere one line at the start and the end."""
+    _ensure()
+    seq = list(items) if total is None and not hasattr(items, "__len__") else items
+    n = total if total is not None else len(seq)  # type: ignore[arg-type]
+    if _state["fancy"] and _state["verbosity"] != QUIET:
+        from rich.progress import track as rich_track
+
+        yield from rich_track(seq, description=description, total=n, console=_console())
+        return
+    say(f"{description} ({n}) …")
+    yield from seq
+    say(f"{description}: {n} done")
+
+
+def _console():
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+def verbosity() -> int:
+    _ensure()
+    return int(_state["verbosity"])  # type: ignore[arg-type]
