@@ -64,7 +64,8 @@ def session(
     first_touch: tuple[str | None, str | None, str | None] = (None, None, None),
 ) -> list[dict]:
     """A session: [first_visit], session_start, one page_view per page (``gap_min`` apart, referrer =
-    previous page, 30 s engagement), funnel events on the last page, user_engagement at the end."""
+    previous page, 30 s engagement), funnel events on the last page (each listing one item, the
+    purchase with its revenue), user_engagement at the end."""
     common = {"first_touch": first_touch}
     out = []
     if first_visit:
@@ -80,8 +81,9 @@ def session(
             params |= {"page_referrer": pages[i - 1], "engagement_time_msec": 30000}
         out.append(ga4_event(now, "page_view", user, sid, sn, **params, **common))
         now += timedelta(minutes=gap_min)
+    item = {"item_id": f"SKU-{sid % 3}", "item_name": f"item {sid % 3}", "quantity": 1, "price_in_usd": 5.0}
     for name in funnel:
-        out.append(ga4_event(now, name, user, sid, sn, page_location=pages[-1], **common))
+        out.append(ga4_event(now, name, user, sid, sn, page_location=pages[-1], items=[item], **common))
         now += timedelta(minutes=gap_min)
     if purchase:
         tid, revenue = purchase
@@ -96,6 +98,7 @@ def session(
                     page_location=pages[-1],
                     transaction_id=tid,
                     revenue=revenue,
+                    items=[{**item, "item_revenue_in_usd": revenue}],
                     **common,
                 )
             )

@@ -12,6 +12,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from ga4lake.gold.models.common import DEVICE_GEO_SOURCE_FIELDS
+from ga4lake.gold.models.spec import TableSpec, day_local, from_prepared
 
 FACT_EVENTS_COLUMNS = (
     "event_key",
@@ -65,3 +66,16 @@ FACT_EVENTS_COLUMNS = (
 
 def fact_events(prepared: DataFrame) -> DataFrame:
     return prepared.select(*[F.col(c) for c in FACT_EVENTS_COLUMNS])
+
+
+TABLES = (
+    TableSpec(
+        "fact_events",
+        ("event_key",),
+        "event_date",
+        "one row per silver event (stg_ga4__events)",
+        scope_column="event_date",
+        full=from_prepared(fact_events),
+        delta=day_local(fact_events),
+    ),
+)

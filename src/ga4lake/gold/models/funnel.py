@@ -12,10 +12,16 @@ is counted once). Median seconds are measured from the session's first event to 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
-from ga4lake.gold.models.common import ratio
+from ga4lake.gold.models.common import in_window, ratio
+from ga4lake.gold.models.spec import GoldDelta, TableSpec, from_prepared
+
+if TYPE_CHECKING:
+    from ga4lake.gold.models.windows import DeltaInputs
 
 STAGES = (
     "session_start",
@@ -126,3 +132,22 @@ def agg_funnel_daily(prepared: DataFrame) -> DataFrame:
         F.col("median_seconds_to_stage_open"),
         F.col("median_seconds_to_stage_closed"),
     )
+
+
+def _delta(d: DeltaInputs) -> GoldDelta:
+    """A session belongs to its start date: the session range's days, from whole sessions."""
+    rows = agg_funnel_daily(d.s_window).where(in_window(d.s_lo, d.s_hi))
+    return GoldDelta(rows, "event_date", d.dates("event_date", d.s_days))
+
+
+TABLES = (
+    TableSpec(
+        "agg_funnel_daily",
+        ("event_date", "stage"),
+        "event_date",
+        "open and closed e-commerce funnel per session start date and stage",
+        scope_column="event_date",
+        full=from_prepared(agg_funnel_daily),
+        delta=_delta,
+    ),
+)

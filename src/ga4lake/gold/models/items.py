@@ -19,6 +19,7 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from ga4lake.gold.models.common import ratio
+from ga4lake.gold.models.spec import TableSpec, day_local, from_prepared
 from ga4lake.sample.schema import ITEM_STRING_FIELDS_HEAD, ITEM_STRING_FIELDS_TAIL
 
 # item fields kept in gold, in the export's names (``item_params`` and the local-currency amounts stay in
@@ -108,3 +109,29 @@ def agg_item_daily(items: DataFrame) -> DataFrame:
         F.col("purchase_sessions"),
         ratio(F.col("purchase_sessions"), F.col("cart_sessions")).alias("cart_to_purchase_rate"),
     )
+
+
+def _item_daily_from_events(prepared: DataFrame) -> DataFrame:
+    return agg_item_daily(fact_items(prepared))
+
+
+TABLES = (
+    TableSpec(
+        "fact_items",
+        ("event_item_key",),
+        "event_date",
+        "one row per item of an e-commerce event (stg_ga4__event_items)",
+        scope_column="event_date",
+        full=from_prepared(fact_items),
+        delta=day_local(fact_items),
+    ),
+    TableSpec(
+        "agg_item_daily",
+        ("event_date", "item_id"),
+        "event_date",
+        "per day and item: views, adds to cart, checkouts, purchases, item revenue, cart-to-purchase",
+        scope_column="event_date",
+        full=from_prepared(_item_daily_from_events),
+        delta=day_local(_item_daily_from_events),
+    ),
+)

@@ -9,10 +9,16 @@ seen — which is what makes its incremental scope (pages first seen on or after
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from ga4lake.gold.models.common import order_key, page_id
+from ga4lake.gold.models.spec import GoldDelta, TableSpec, day_local, from_prepared
+
+if TYPE_CHECKING:
+    from ga4lake.gold.models.windows import DeltaInputs
 
 
 def dim_page(prepared: DataFrame) -> DataFrame:
@@ -92,3 +98,37 @@ def agg_page_daily(prepared: DataFrame) -> DataFrame:
         F.coalesce(F.col("scroll_events"), F.lit(0).cast("long")).alias("scroll_events"),
         F.coalesce(F.col("engagement_time_msec"), F.lit(0).cast("long")).alias("engagement_time_msec"),
     )
+
+
+def _dim_page_delta(d: DeltaInputs) -> GoldDelta:
+    """A page's row holds the attributes of its first view, so only pages first seen on or after the
+    first touched day can change; the prior dim_page says which were seen before."""
+    later = d.window(d.t_lo)
+    seen_before = d.prior["dim_page"].where(F.col("first_seen_date") < F.lit(d.t_lo)).select("page_id")
+    return GoldDelta(
+        dim_page(later).join(seen_before, "page_id", "left_anti"),
+        "first_seen_date",
+        d.dates_up_to_data("first_seen_date", d.t_lo, d.t_hi),
+    )
+
+
+TABLES = (
+    TableSpec(
+        "dim_page",
+        ("page_id",),
+        None,
+        "one row per page (cleaned URL), attributes of its first view",
+        scope_column="first_seen_date",
+        full=from_prepared(dim_page),
+        delta=_dim_page_delta,
+    ),
+    TableSpec(
+        "agg_page_daily",
+        ("event_date", "page_id", "stream_id"),
+        "event_date",
+        "page views, sessions, users, entrances, engagement per day and page (fct_ga4__pages)",
+        scope_column="event_date",
+        full=from_prepared(agg_page_daily),
+        delta=day_local(agg_page_daily),
+    ),
+)

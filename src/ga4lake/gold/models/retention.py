@@ -11,10 +11,17 @@ so a young cohort has no misleading zeros.
 
 from __future__ import annotations
 
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
 from ga4lake.gold.models.common import RETENTION_DAYS, ratio
+from ga4lake.gold.models.spec import GoldDelta, TableSpec, from_prepared
+
+if TYPE_CHECKING:
+    from ga4lake.gold.models.windows import DeltaInputs
 
 
 def cohort_members(prepared: DataFrame) -> DataFrame:
@@ -104,3 +111,34 @@ def retention(members: DataFrame, active: DataFrame, last_date: DataFrame) -> Da
 def agg_retention_daily(prepared: DataFrame) -> DataFrame:
     last_date = prepared.agg(F.max("event_date").alias("last_date"))
     return retention(cohort_members(prepared), activity(prepared), last_date)
+
+
+def _delta(d: DeltaInputs) -> GoldDelta:
+    """Cohorts whose 30-day window contains a touched day, or that a user can move into. A cohort is
+    the date of the first first_visit, which is dim_user.first_visit_date exactly: the prior dim_user
+    says who belongs to an earlier cohort without reading its events."""
+    r_lo = d.t_lo - timedelta(days=RETENTION_DAYS)
+    r_window = d.window(r_lo)
+    earlier_cohorts = (
+        d.prior["dim_user"].where(F.col("first_visit_date") < F.lit(r_lo)).select("user_pseudo_id")
+    )
+    members = cohort_members(r_window).join(earlier_cohorts, "user_pseudo_id", "left_anti")
+    last_date = r_window.agg(F.max("event_date").alias("last_date"))
+    return GoldDelta(
+        retention(members, activity(r_window), last_date),
+        "cohort_date",
+        d.dates_up_to_data("cohort_date", r_lo, d.t_hi),
+    )
+
+
+TABLES = (
+    TableSpec(
+        "agg_retention_daily",
+        ("cohort_date", "day_n"),
+        "cohort_date",
+        "first-visit cohorts x day 0..30: returning users, rates on and on-or-after day n",
+        scope_column="cohort_date",
+        full=from_prepared(agg_retention_daily),
+        delta=_delta,
+    ),
+)

@@ -14,6 +14,7 @@ from pyspark.sql import functions as F
 
 from ga4lake.gold.models.common import money_sum
 from ga4lake.gold.models.sessions import attribution_columns, attribution_event
+from ga4lake.gold.models.spec import TableSpec, day_local, from_prepared
 
 
 def fact_session_days(prepared: DataFrame) -> DataFrame:
@@ -54,3 +55,16 @@ def fact_session_days(prepared: DataFrame) -> DataFrame:
         (F.col("non_start_event_count") > 0).alias("has_non_start_events"),
         *attribution_columns("attr"),
     )
+
+
+TABLES = (
+    TableSpec(
+        "fact_session_days",
+        ("session_partition_key",),
+        "session_partition_date",
+        "one row per session x event_date (fct_ga4__sessions_daily)",
+        scope_column="session_partition_date",
+        full=from_prepared(fact_session_days),
+        delta=day_local(fact_session_days, "session_partition_date"),
+    ),
+)

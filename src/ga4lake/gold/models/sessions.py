@@ -10,6 +10,8 @@ session's first event that is not session_start/first_visit (as ``dim_ga4__sessi
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
@@ -22,6 +24,10 @@ from ga4lake.gold.models.common import (
     money_sum,
     order_key,
 )
+from ga4lake.gold.models.spec import FullInputs, GoldDelta, TableSpec
+
+if TYPE_CHECKING:
+    from ga4lake.gold.models.windows import DeltaInputs
 
 _FIRST_EVENT_FIELDS = (
     "event_date",
@@ -208,3 +214,26 @@ FACT_SESSIONS_COLUMNS = (
 
 def fact_sessions(prepared: DataFrame) -> DataFrame:
     return session_base(prepared).select(*[F.col(c) for c in FACT_SESSIONS_COLUMNS])
+
+
+def _full(f: FullInputs) -> DataFrame:
+    return f.sessions.select(*[F.col(c) for c in FACT_SESSIONS_COLUMNS])
+
+
+def _delta(d: DeltaInputs) -> GoldDelta:
+    """Sessions starting the day before .. the day after a touched day (a session spans two dates)."""
+    rows = d.s_base.select(*[F.col(c) for c in FACT_SESSIONS_COLUMNS])
+    return GoldDelta(rows, "session_start_date", d.dates("session_start_date", d.s_days))
+
+
+TABLES = (
+    TableSpec(
+        "fact_sessions",
+        ("session_key",),
+        "session_start_date",
+        "one row per session, midnight-crossing sessions once (fct_ga4__sessions + dim_ga4__sessions)",
+        scope_column="session_start_date",
+        full=_full,
+        delta=_delta,
+    ),
+)

@@ -11,10 +11,28 @@ started within the look-back window (30 days, peers with the same start included
 
 from __future__ import annotations
 
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
-from ga4lake.gold.models.common import DIRECT_SOURCE, LOOKBACK_DAYS, NONE, money_sum, ratio
+from ga4lake.gold.models.common import (
+    DIRECT_SOURCE,
+    LOOKBACK_DAYS,
+    NONE,
+    TS_DATE_SLACK_DAYS,
+    days_between,
+    in_window,
+    money_sum,
+    prepare,
+    ratio,
+)
+from ga4lake.gold.models.sessions import session_base
+from ga4lake.gold.models.spec import FullInputs, GoldDelta, TableSpec
+
+if TYPE_CHECKING:
+    from ga4lake.gold.models.windows import DeltaInputs
 
 _US_PER_DAY = 86_400 * 1_000_000
 _LND_FIELDS = ("source", "medium", "campaign", "term", "content", "source_category", "default_channel_group")
@@ -90,3 +108,62 @@ def agg_traffic_source_daily(sessions: DataFrame) -> DataFrame:
         ratio(F.col("sessions_with_purchase"), F.col("sessions")).alias("conversion_rate"),
         ratio(F.col("engaged_sessions"), F.col("sessions")).alias("engagement_rate"),
     )
+
+
+def _dim_delta(d: DeltaInputs) -> GoldDelta:
+    """Last-non-direct: later sessions of the same client within the look-back inherit from changed
+    ones, so the scope reaches LOOKBACK_DAYS past the session range; the look-back never leaves a
+    client_key, so only clients active in the scope need their context sessions."""
+    reach = timedelta(days=LOOKBACK_DAYS + TS_DATE_SLACK_DAYS)
+    slack = timedelta(days=TS_DATE_SLACK_DAYS)
+    d_lo, d_hi = d.s_lo, d.s_hi + reach
+    ctx_lo, ctx_hi = d_lo - reach, d_hi + slack
+    clients = (
+        d.events.where(in_window(d_lo, d_hi + d.span) & F.col("session_key").isNotNull())
+        .select("client_key")
+        .distinct()
+    )
+    ctx_events = d.events.where(in_window(ctx_lo - d.span, ctx_hi + d.span)).join(
+        clients, "client_key", "left_semi"
+    )
+    ctx = session_base(prepare(ctx_events)).where(in_window(ctx_lo, ctx_hi, "session_start_date"))
+    return GoldDelta(
+        dim_traffic_source(ctx).where(in_window(d_lo, d_hi, "session_start_date")),
+        "session_start_date",
+        d.dates("session_start_date", days_between(d_lo, d_hi)),
+    )
+
+
+def _agg_delta(d: DeltaInputs) -> GoldDelta:
+    """A session's own attribution, dated at its start: the session range, from whole sessions."""
+    return GoldDelta(agg_traffic_source_daily(d.s_base), "event_date", d.dates("event_date", d.s_days))
+
+
+def _dim_full(f: FullInputs) -> DataFrame:
+    return dim_traffic_source(f.sessions)
+
+
+def _agg_full(f: FullInputs) -> DataFrame:
+    return agg_traffic_source_daily(f.sessions)
+
+
+TABLES = (
+    TableSpec(
+        "dim_traffic_source",
+        ("session_key",),
+        "session_start_date",
+        "session attribution + last-non-direct 30-day look-back (stg_ga4__sessions_traffic_sources)",
+        scope_column="session_start_date",
+        full=_dim_full,
+        delta=_dim_delta,
+    ),
+    TableSpec(
+        "agg_traffic_source_daily",
+        ("event_date", "source", "medium", "campaign", "default_channel_group"),
+        "event_date",
+        "sessions, users, engagement, purchases, revenue per day and session traffic source",
+        scope_column="event_date",
+        full=_agg_full,
+        delta=_agg_delta,
+    ),
+)

@@ -11,12 +11,28 @@ instead of re-reading each touched user's whole history.
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+from typing import TYPE_CHECKING
+
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from ga4lake.gold.models.channels import channel_of_source
-from ga4lake.gold.models.common import DEVICE_GEO_SOURCE_FIELDS, MONEY, money_sum, order_key
+from ga4lake.gold.models.common import (
+    DEVICE_GEO_SOURCE_FIELDS,
+    MAX_SESSION_SPAN_DAYS,
+    MONEY,
+    in_window,
+    money_sum,
+    order_key,
+    prepare,
+)
 from ga4lake.gold.models.sessions import orders
+from ga4lake.gold.models.spec import GoldDelta, TableSpec, from_prepared
+from ga4lake.gold.models.windows import dates
+
+if TYPE_CHECKING:
+    from ga4lake.gold.models.windows import DeltaInputs
 
 _FIRST_FIELDS = (
     "client_key",
@@ -159,3 +175,63 @@ def merge_users(prior: DataFrame, with_new: DataFrame, context: DataFrame) -> Da
         *[count(n) for n in _COUNTS],
     )
     return user_rows(merged)
+
+
+def dim_user_delta(
+    events: DataFrame,
+    touched_days: list[date],
+    *,
+    only_new_days: bool = False,
+    prior: DataFrame | None = None,
+) -> GoldDelta:
+    """dim_user's delta (see build_gold_incremental): totals and last-seen span the whole history.
+
+    ``only_new_days`` (needs ``prior``, the dim_user before the load): the users active on the new days,
+    merged into their prior rows (``merge_users``). The only older events read are those sharing a
+    session with a new event (sessions cross at most MAX_SESSION_SPAN_DAYS date changes, so they lie next
+    to the new days) or a sessionless order's transaction id, so the cost does not grow with history."""
+    if only_new_days:
+        if prior is None:
+            raise ValueError("dim_user_delta(only_new_days=True) needs the prior dim_user")
+        return _merged_user_delta(events, touched_days, prior)
+    all_days = events.select(F.col("event_date").alias("first_seen_date")).union(
+        dates(events, "first_seen_date", touched_days)
+    )
+    return GoldDelta(dim_user(prepare(events)), "first_seen_date", all_days.distinct())
+
+
+def _merged_user_delta(events: DataFrame, touched_days: list[date], prior: DataFrame) -> GoldDelta:
+    t = sorted(set(touched_days))
+    span = timedelta(days=MAX_SESSION_SPAN_DAYS)
+    known = events.where(F.col("user_pseudo_id").isNotNull())
+    new = known.where(F.col("event_date").isin(*t))
+    older = known.where(~F.col("event_date").isin(*t))
+    new_sessions = new.where(F.col("session_key").isNotNull()).select("session_key").distinct()
+    session_halves = older.where(in_window(t[0] - span, t[-1] + span)).join(
+        new_sessions, "session_key", "left_semi"
+    )
+    sessionless = F.col("session_key").isNull() & (F.col("event_name") == F.lit("purchase"))
+    order_keys = ["user_pseudo_id", "transaction_key"]
+    new_orders = prepare(new.where(sessionless)).select(*order_keys).distinct()
+    same_orders = prepare(older.where(sessionless)).join(new_orders, order_keys, "left_semi")
+    context = prepare(session_halves).unionByName(same_orders)
+    rows = merge_users(prior, user_aggregates(prepare(new).unionByName(context)), user_aggregates(context))
+    touched_users = new.select("user_pseudo_id").distinct()
+    return GoldDelta(rows, "user_pseudo_id", touched_users)
+
+
+def _delta(d: DeltaInputs) -> GoldDelta:
+    return dim_user_delta(d.events, d.t, only_new_days=d.only_new_days, prior=d.prior["dim_user"])
+
+
+TABLES = (
+    TableSpec(
+        "dim_user",
+        ("user_pseudo_id",),
+        None,
+        "one row per user_pseudo_id: first/last seen, first touch, totals (dim/fct_ga4__client_keys)",
+        scope_column="first_seen_date",
+        full=from_prepared(dim_user),
+        delta=_delta,
+    ),
+)
