@@ -135,6 +135,8 @@ class Settings:
     trino_heap: str
     trino_user: str
     start_timeout: int
+    trino_password: str = ""  # GA4LAKE_TRINO_PASSWORD, else the generated <state>/secrets/trino_password
+    bind_host: str = "127.0.0.1"  # where the services' front doors listen: loopback, or 0.0.0.0 (all)
     lake_branch: str = "main"
     pg_gold_schema: str = "gold"
     ui_services: tuple[str, ...] = ()
@@ -200,6 +202,19 @@ class Settings:
         return f"jdbc:postgresql://{self.pg_host}:{self.ports.postgres}/{database or self.pg_gold_db}"
 
 
+# where `stack up` keeps Trino's generated password, relative to the state dir (ga4lake.stack.secretfiles)
+TRINO_PASSWORD_FILE = Path("secrets") / "trino_password"
+
+
+def _stored_secret(path: Path) -> str:
+    """A secret the stack generated earlier, read once here so that settings copied for another state dir
+    (tests isolate their locks and plans that way) still carry the password of the Trino that runs."""
+    try:
+        return path.read_text().strip()
+    except OSError:
+        return ""
+
+
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
     env = load_env(environ)
     home = Path(env.get("GA4LAKE_HOME") or Path.home() / ".cache" / "ga4lake").expanduser()
@@ -258,6 +273,8 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         warehouse_prefix=env.get("GA4LAKE_WAREHOUSE_PREFIX", "warehouse").strip("/"),
         trino_heap=env.get("GA4LAKE_TRINO_HEAP", "3G"),
         trino_user=env.get("GA4LAKE_TRINO_USER", "ga4lake"),
+        trino_password=env.get("GA4LAKE_TRINO_PASSWORD") or _stored_secret(state / TRINO_PASSWORD_FILE),
+        bind_host=_bind_host(env.get("GA4LAKE_BIND_HOST") or "127.0.0.1"),
         start_timeout=_int(env, "GA4LAKE_START_TIMEOUT"),
         lake_branch=env.get("GA4LAKE_LAKE_BRANCH") or "main",
         pg_gold_schema=env.get("GA4LAKE_PG_GOLD_SCHEMA") or "gold",
@@ -269,6 +286,16 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
 
 
 PII_USER_ID_MODES = ("hash", "drop", "keep")
+BIND_HOSTS = ("127.0.0.1", "0.0.0.0")
+
+
+def _bind_host(raw: str) -> str:
+    """Loopback (the default) or every interface: local clients always connect to 127.0.0.1, so an
+    address that is neither would cut the stack off from itself."""
+    host = raw.strip()
+    if host not in BIND_HOSTS:
+        raise ConfigError(f"GA4LAKE_BIND_HOST must be one of {', '.join(BIND_HOSTS)}, got {raw!r}")
+    return host
 
 
 def _pii_mode(raw: str) -> str:
@@ -287,6 +314,33 @@ def _ui_services(raw: str) -> tuple[str, ...]:
     if unknown:
         raise ConfigError(f"GA4LAKE_UI_SERVICES: unknown service(s) {unknown}; choose from {UI_SERVICES}")
     return names
+
+
+_SECRET_KEY = re.compile(r"_(PASSWORD|SECRET_KEY|SECRET|SALT)$")
+
+
+def default_secrets_in_use(env: dict[str, str] | None = None) -> list[str]:
+    """Keys of passwords and secrets whose value is still the placeholder of ``config/defaults.env``
+    (empty placeholders do not count: those secrets are generated per state dir)."""
+    merged = load_env(env)
+    defaults = parse_env_file(DEFAULTS_FILE)
+    return sorted(
+        key
+        for key, value in defaults.items()
+        if _SECRET_KEY.search(key) and value and merged.get(key) == value
+    )
+
+
+def refuse_exposed_defaults(settings: Settings, env: dict[str, str] | None = None) -> None:
+    """A stack that listens beyond loopback must not start with the repository's published passwords."""
+    if settings.bind_host == "127.0.0.1":
+        return
+    keys = default_secrets_in_use(env)
+    if keys:
+        raise ConfigError(
+            f"GA4LAKE_BIND_HOST={settings.bind_host} but these still have their public default value: "
+            f"{', '.join(keys)} — set them in .env or the environment (docs/security.md)"
+        )
 
 
 def inject_fault(point: str, environ: dict[str, str] | None = None) -> None:

@@ -90,7 +90,7 @@ def main() -> int:
     print(f"\n  Airflow      http://127.0.0.1:{p.airflow}/   (user {setting('GA4LAKE_AIRFLOW_ADMIN_USER')})")
     if "superset" in settings.ui_services:
         print(f'  Superset     http://127.0.0.1:{p.superset}/   (dashboard "GA4 e-commerce")')
-    print(f'  Trino UI     http://127.0.0.1:{p.trino}/ui/   (ga4lake sql "SHOW TABLES FROM silver")')
+    print(f"  Trino        http://127.0.0.1:{p.trino} (password; UI only behind TLS: docs/security.md)")
     print(f"  Nessie API   {settings.nessie_api}         (ga4lake history)")
     print(f"  S3 endpoint  {settings.s3_endpoint}          (bucket {settings.s3_bucket})")
     print(

@@ -30,13 +30,52 @@ def ref_catalog_name(ref: str) -> str:
     return "ref_" + re.sub(r"[^0-9a-z_]", "_", ref.lower())[:60]
 
 
-def connect(settings: Settings, catalog: str = "iceberg", schema: str | None = None):
+def _loopback_proxy_session(port: int):
+    """A requests session that plays the TLS-terminating proxy Trino believes it sits behind.
+
+    Trino accepts a password only on a request it considers secure; with ``http-server.process-forwarded``
+    a request saying ``X-Forwarded-Proto: https`` is one, and Trino then hands back ``https://`` URIs
+    for the next pages of a result. Trino listens on loopback only, so there is no wire to protect: this
+    session sends those follow-up requests to the same loopback port over plain HTTP."""
+    import requests
+    from requests.adapters import HTTPAdapter
+
+    secure_prefix = f"https://127.0.0.1:{port}/"
+
+    class _Downgrade(HTTPAdapter):
+        def send(self, request, *args, **kwargs):  # type: ignore[no-untyped-def, override]
+            request.url = "http://" + request.url[len("https://") :]
+            return super().send(request, *args, **kwargs)
+
+    session = requests.Session()
+    session.headers["X-Forwarded-Proto"] = "https"
+    session.mount(secure_prefix, _Downgrade())
+    return session
+
+
+def connect(
+    settings: Settings,
+    catalog: str = "iceberg",
+    schema: str | None = None,
+    user: str | None = None,
+    password: str | None = None,
+):
+    """A DB-API connection as ``GA4LAKE_TRINO_USER`` with its password (``user``/``password`` override
+    both, for tests of the access rules). Basic auth over plain HTTP is accepted because Trino listens
+    on loopback only (docs/security.md)."""
     import trino
+
+    from ga4lake.stack.secretfiles import trino_password
 
     return trino.dbapi.connect(
         host="127.0.0.1",
         port=settings.ports.trino,
-        user=settings.trino_user,
+        user=user or settings.trino_user,
+        auth=trino.auth.BasicAuthentication(
+            user or settings.trino_user, password or trino_password(settings)
+        ),
+        allow_insecure_auth=True,
+        http_session=_loopback_proxy_session(settings.ports.trino),
         catalog=catalog,
         schema=schema,
         http_scheme="http",

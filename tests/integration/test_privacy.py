@@ -16,12 +16,12 @@ import pytest
 from pyspark.sql import functions as F
 
 from ga4lake.gold.models import GOLD_TABLES, build_gold
-from ga4lake.lake import load
+from ga4lake.lake import landing, load
 from ga4lake.lake.erase import USER_COLUMNS, erase_user, render
 from ga4lake.lake.nessie import NessieClient
 from ga4lake.lake.privacy import pii_key
 from ga4lake.lake.spark import branch_catalog
-from ga4lake.lake.tables import BRONZE_EVENTS, QUARANTINE, SILVER_EVENTS
+from ga4lake.lake.tables import BRONZE_EVENTS, LOAD_MANIFEST, QUARANTINE, SILVER_EVENTS
 from ga4lake.query import run_sql
 from ga4lake.sample.cli import main as sample_main
 from tests.integration.test_gold import pg_counts
@@ -165,7 +165,20 @@ def pg_user_rows(settings, keys: dict[str, list[str]]) -> dict[str, int]:
     return out
 
 
-def test_erase_removes_one_user_everywhere_and_keeps_everyone_else(loaded, spark):
+def landed_files_holding(settings, spark, cat: str, uid: str, tmp: Path) -> list[str]:
+    """Every landed object of the manifest (all versions) whose rows include ``uid``, by reading it."""
+    client = landing.s3_client(settings)
+    found = []
+    for r in spark.table(f"{cat}.{LOAD_MANIFEST}").select("file_name", "landing_uri").distinct().collect():
+        for name, uri in landing.landed_parts(r["file_name"], r["landing_uri"]):
+            local = tmp / name
+            client.download_file(*landing.split_s3(uri), str(local))
+            if uid in pq.read_table(local, columns=["user_pseudo_id"]).column(0).to_pylist():
+                found.append(uri)
+    return sorted(found)
+
+
+def test_erase_removes_one_user_everywhere_and_keeps_everyone_else(loaded, spark, tmp_path):
     nessie = NessieClient(loaded.nessie_api)
     cat = branch_catalog(spark, loaded, loaded.lake_branch)
     uid = _victim(spark, cat)
@@ -194,7 +207,9 @@ def test_erase_removes_one_user_everywhere_and_keeps_everyone_else(loaded, spark
     print(render(res, uid))
     lake_removed = {t: n for t, n in res.removed.items() if not t.startswith("postgres ")}
     assert res.status == "erased" and lake_removed == dry.removed and res.days == dry.days
-    assert res.landing_files  # reported honestly: the raw export copies are not rewritten
+    # the landed originals are not rewritten (docs/privacy.md): erase lists exactly those that hold the user
+    holding = landed_files_holding(loaded, spark, cat, uid, tmp_path)
+    assert holding and res.landing_files == dry.landing_files == holding
 
     # one commit on the lake branch, whose parent is the head before: main never showed a half-erased state
     log = nessie.log(loaded.lake_branch, limit=5)
@@ -245,6 +260,24 @@ def test_erase_removes_one_user_everywhere_and_keeps_everyone_else(loaded, spark
     # a second erasure finds nothing and changes nothing
     again = erase_user(loaded, uid, spark=spark)
     assert again.status == "nothing" and nessie.get_reference(loaded.lake_branch).hash == res.main_after
+
+
+def test_erase_lists_only_the_landed_files_that_hold_the_user(loaded, spark, tmp_path):
+    """A user seen on one of the two days: one landed file holds them, and that is the one listed."""
+    cat = branch_catalog(spark, loaded, loaded.lake_branch)
+    one_day = (
+        spark.table(f"{cat}.{BRONZE_EVENTS}")
+        .groupBy("user_pseudo_id")
+        .agg(F.count_distinct("_source_file").alias("files"))
+        .where((F.col("files") == 1) & F.col("user_pseudo_id").isNotNull())
+        .orderBy("user_pseudo_id")
+        .first()["user_pseudo_id"]
+    )
+    dry = erase_user(loaded, one_day, dry_run=True, spark=spark)
+    assert len(dry.landing_files) == 1 and dry.landing_files == landed_files_holding(
+        loaded, spark, cat, one_day, tmp_path
+    )
+    assert dry.landing_files[0] in render(dry, one_day)
 
 
 def test_erase_rejects_a_malformed_id(loaded):

@@ -13,7 +13,7 @@ import pytest
 
 from ga4lake import pgroles
 from ga4lake.config import load_env
-from ga4lake.stack import airflow, superset
+from ga4lake.stack import airflow, secretfiles, superset
 from ga4lake.stack.process import is_loopback, listening_sockets, tree_cmdlines
 from ga4lake.stack.services import build_services, nessie_home
 
@@ -51,6 +51,8 @@ def _secrets(stack) -> dict[str, str]:
         **{key: env.get(key, "") for key in pgroles.PASSWORD_KEYS.values()},
         "GA4LAKE_AIRFLOW_ADMIN_PASSWORD": env.get("GA4LAKE_AIRFLOW_ADMIN_PASSWORD", ""),
         "GA4LAKE_SUPERSET_ADMIN_PASSWORD": env.get("GA4LAKE_SUPERSET_ADMIN_PASSWORD", ""),
+        "Trino password": secretfiles.trino_password(stack),
+        "Trino shared secret": secretfiles.trino_shared_secret(stack),
     }
     if "superset" in stack.ui_services:
         found["superset secret key"] = superset.secret_key(stack)

@@ -25,10 +25,12 @@ from __future__ import annotations
 
 import json
 import re
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
+from pathlib import Path
 
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -37,10 +39,11 @@ from ga4lake.config import Settings
 from ga4lake.gold import step as gold_step
 from ga4lake.gold import sync as gold_sync
 from ga4lake.gold.models import GOLD_TABLES
+from ga4lake.lake import landing
 from ga4lake.lake.load import LoadContext, LoadError, load_lock, wait_for_open_loads
 from ga4lake.lake.nessie import NessieClient
 from ga4lake.lake.spark import branch_catalog, get_spark
-from ga4lake.lake.tables import BRONZE_EVENTS, LOAD_MANIFEST, QUARANTINE, SILVER_EVENTS
+from ga4lake.lake.tables import BRONZE_EVENTS, LOAD_MANIFEST, QUARANTINE, SILVER_EVENTS, latest_manifest
 from ga4lake.log import say
 
 # GA4 user_pseudo_id: web "1005694.5834348403", app instance ids (hex); checked before it enters any SQL
@@ -63,7 +66,7 @@ class Erasure:
     postgres_left: dict[str, int] = field(default_factory=dict)  # gold table -> rows of the user left
     main_before: str = ""
     main_after: str = ""
-    landing_files: list[str] = field(default_factory=list)  # raw export copies of the touched days
+    landing_files: list[str] = field(default_factory=list)  # landed export files that hold the user's rows
     other_refs: list[str] = field(default_factory=list)  # branches/tags that may still hold the user
     seconds: float = 0.0
 
@@ -166,19 +169,61 @@ def _find(spark: SparkSession, cat: str, uid: str, keys: dict[str, list[str]] | 
     return _Found(days, keys, lake, totals, bronze_days)
 
 
-def _landing_files(spark: SparkSession, cat: str, days: list[date]) -> list[str]:
-    """The landed originals of those days (raw export copies: erasure does not rewrite them)."""
+def user_source_files(bronze: DataFrame, uid: str) -> DataFrame:
+    """The export parts (bronze's ``_source_file``) that delivered rows of the user: bronze keeps every
+    row of every current part as delivered, so these are exactly the current landed parts holding them."""
+    return bronze.where(F.col("user_pseudo_id") == F.lit(uid)).select(F.col("_source_file")).distinct()
+
+
+def landing_uris(part_names: Iterable[str], manifest: dict[date, dict]) -> list[str]:
+    """The landing objects of ``part_names`` per the newest manifest entry of their day."""
+    found = set()
+    for name in part_names:
+        shard = landing.parse_name(name)
+        entry = manifest.get(shard.shard_date) if shard else None
+        if entry is None:
+            raise ErasureError(f"bronze names the export part {name!r}, which no manifest entry lists")
+        found.update(
+            u for n, u in landing.landed_parts(entry["file_name"], entry["landing_uri"]) if n == name
+        )
+    return sorted(found)
+
+
+def _superseded_with_user(settings: Settings, spark: SparkSession, cat: str, uid: str) -> list[str]:
+    """Landed parts of superseded versions of restated days (no longer in bronze) that hold the user,
+    found by reading them: the landing zone keeps every version a restatement replaced."""
     table = f"{cat}.{LOAD_MANIFEST}"
-    if not days or not spark.catalog.tableExists(table):
+    if not spark.catalog.tableExists(table):
         return []
-    rows = (
-        spark.table(table)
-        .where(F.col("shard_date").isin(*[F.lit(d) for d in days]))
-        .select("landing_uri")
-        .distinct()
-        .collect()
-    )
-    return sorted(r[0] for r in rows)
+    current = {(d, m["landing_uri"]) for d, m in latest_manifest(spark, cat).items()}
+    old = {
+        (r["shard_date"], r["file_name"], r["landing_uri"])
+        for r in spark.table(table).select("shard_date", "file_name", "landing_uri").collect()
+        if (r["shard_date"], r["landing_uri"]) not in current
+    }
+    if not old:
+        return []
+    client = landing.s3_client(settings)
+    hits = []
+    with tempfile.TemporaryDirectory(prefix="ga4lake-erase-") as tmp:
+        for _, file_name, landing_uri in sorted(old):
+            for name, uri in landing.landed_parts(file_name, landing_uri):
+                local = Path(tmp) / name
+                client.download_file(*landing.split_s3(uri), str(local))
+                rows, _ = landing.read_validated(local, allow_empty=True)
+                if uid in set(rows.column("user_pseudo_id").to_pylist()):
+                    hits.append(uri)
+                local.unlink()
+    return sorted(hits)
+
+
+def _landing_files(settings: Settings, spark: SparkSession, cat: str, uid: str) -> list[str]:
+    """Exactly the landed original export files that hold rows of the user (erasure does not rewrite
+    them, docs/privacy.md): the current parts from bronze, superseded versions by reading them."""
+    bronze = spark.table(f"{cat}.{BRONZE_EVENTS}")
+    names = [r[0] for r in user_source_files(bronze, uid).collect()]
+    current = landing_uris(names, latest_manifest(spark, cat))
+    return sorted({*current, *_superseded_with_user(settings, spark, cat, uid)})
 
 
 def _delete_lake_rows(spark: SparkSession, cat: str, uid: str, found: _Found) -> None:
@@ -287,7 +332,9 @@ def erase_user(
         if dry_run:
             found = _find(spark, branch_catalog(spark, settings, target), uid)
             result.days, result.removed = found.days, {t: n for t, n in found.lake.items()}
-            result.landing_files = _landing_files(spark, branch_catalog(spark, settings, target), found.days)
+            result.landing_files = _landing_files(
+                settings, spark, branch_catalog(spark, settings, target), uid
+            )
             result.main_after = main_before
             result.seconds = round(time.monotonic() - t0, 1)
             return result
@@ -296,7 +343,7 @@ def erase_user(
             cat = branch_catalog(spark, settings, erasure_id)
             before = _find(spark, cat, uid)
             result.days = before.days
-            result.landing_files = _landing_files(spark, cat, before.days)
+            result.landing_files = _landing_files(settings, spark, cat, uid)
             if not any(before.lake.values()):
                 nessie.delete_branch(erasure_id)
                 result.status, result.main_after = "nothing", main_before
@@ -377,9 +424,10 @@ def render(result: Erasure, uid: str) -> str:
         lines.append(f"  main {result.main_before[:12]} -> {result.main_after[:12]}")
     if result.landing_files:
         lines.append(
-            f"  NOT erased: {len(result.landing_files)} landed original export file(s) of those days still "
-            "hold the user's raw rows (docs/privacy.md: landing zone)"
+            f"  NOT erased: {len(result.landing_files)} landed original export file(s) still hold the user's "
+            "raw rows (docs/privacy.md: landing zone):"
         )
+        lines += [f"    {uri}" for uri in result.landing_files]
     lines.append(
         "  NOT erased yet: earlier Nessie commits/Iceberg snapshots until table maintenance expires them (docs/privacy.md)"
         + (f"; other references: {_some(result.other_refs)}" if result.other_refs else "")

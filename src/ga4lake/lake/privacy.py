@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
-import os
-import secrets
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -29,6 +27,7 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from ga4lake.config import ConfigError, Settings
+from ga4lake.stack.secretfiles import generated_secret
 
 USER_ID = "user_id"
 _BLOCK = 64  # SHA-256 block size in bytes (RFC 2104's B)
@@ -99,21 +98,7 @@ def pii_key(settings: Settings) -> bytes:
             "key of at least 16 characters (e.g. `openssl rand -hex 32`) outside git, or "
             "GA4LAKE_PII_USER_ID=drop (docs/privacy.md)"
         )
-    path = salt_file(settings)
-    if not path.is_file():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        os.chmod(path.parent, 0o700)
-        tmp = path.with_name(f".pii_salt.{os.getpid()}")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(secrets.token_hex(32))
-        try:  # link is atomic and never replaces: two first loads at once agree on one key
-            os.link(tmp, path)
-        except FileExistsError:
-            pass
-        finally:
-            tmp.unlink()
-    return path.read_text().strip().encode()
+    return generated_secret(salt_file(settings)).encode()
 
 
 def bronze_user_id(df: DataFrame, settings: Settings) -> DataFrame:

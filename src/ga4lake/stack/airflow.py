@@ -65,7 +65,7 @@ def airflow_env(s: Settings) -> dict[str, str]:
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": (
             f"postgresql+psycopg2://{s.pg_user}:{s.pg_password}@{s.pg_host}:{s.ports.postgres}/{db}"
         ),
-        "AIRFLOW__API__HOST": "127.0.0.1",
+        "AIRFLOW__API__HOST": s.bind_host,
         "AIRFLOW__API__PORT": str(s.ports.airflow),
         "AIRFLOW__API__WORKERS": "1",
         "AIRFLOW__API__SECRET_KEY": _secret(s, "api_secret"),
@@ -124,7 +124,7 @@ def service(s: Settings) -> Service:
         script = (
             f"set -e; {a} db migrate; "
             f"{a} scheduler --skip-serve-logs & {a} dag-processor & "
-            f"{a} api-server --host 127.0.0.1 --port {s.ports.airflow} & {logs} & "
+            f"{a} api-server --host {s.bind_host} --port {s.ports.airflow} & {logs} & "
             "wait -n; echo 'an Airflow component exited; stopping the others' >&2; kill 0"
         )
         return ["bash", "-c", script]

@@ -203,9 +203,10 @@ def step_jars(settings: Settings) -> None:
     else:
         log(f"jars in {jars} up to date")
     trino = settings.home / "opt" / f"trino-server-{versions.TRINO}"
-    if not (trino / "bin" / "launcher").exists() or any(
-        not (trino / "plugin" / p).is_dir() for p in versions.TRINO_PLUGINS
-    ):
+    missing = [p for p in versions.TRINO_PLUGINS if not (trino / "plugin" / p).is_dir()]
+    if (trino / "bin" / "launcher").exists() and missing:
+        _add_trino_plugins(jars / versions.TRINO_TARBALL, trino, missing)
+    elif not (trino / "bin" / "launcher").exists():
         log(f"unpacking Trino {versions.TRINO} (plugins: {', '.join(versions.TRINO_PLUGINS)})")
         tmp = trino.with_name(trino.name + ".tmp")
         shutil.rmtree(tmp, ignore_errors=True)
@@ -220,6 +221,24 @@ def step_jars(settings: Settings) -> None:
         shutil.rmtree(tmp)
     else:
         log(f"Trino in {trino}")
+
+
+def _add_trino_plugins(tarball: Path, trino: Path, plugins: list[str]) -> None:
+    """Add plugins a newer version of the project needs to an unpacked Trino, leaving the rest alone
+    (a running Trino keeps its files; it loads the new plugin when it restarts)."""
+    log(f"adding Trino plugin(s) {', '.join(plugins)}")
+    top = f"trino-server-{versions.TRINO}/"
+    tmp = trino.with_name(trino.name + ".plugins.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    with tarfile.open(tarball) as tar:
+        # a plugin's jars may be hard links to lib/: tarfile then extracts the link target's content
+        members = [
+            m for m in tar.getmembers() if any(m.name.startswith(f"{top}plugin/{p}/") for p in plugins)
+        ]
+        tar.extractall(tmp, members=members, filter="tar")
+    for p in plugins:
+        (tmp / top / "plugin" / p).rename(trino / "plugin" / p)
+    shutil.rmtree(tmp)
 
 
 def step_java25(settings: Settings) -> None:

@@ -6,7 +6,7 @@ import dataclasses
 import time
 from collections.abc import Callable
 
-from ga4lake.config import UI_SERVICES, Settings
+from ga4lake.config import UI_SERVICES, Settings, refuse_exposed_defaults
 from ga4lake.log import say
 from ga4lake.stack.process import Service, StackError, rss_kb
 from ga4lake.stack.services import build_services
@@ -19,7 +19,9 @@ def _say(msg: str) -> None:
 def up(
     settings: Settings, with_spark: bool | None = None, progress: Callable[[str], None] = _say
 ) -> dict[str, float]:
-    """Start every service not already healthy; returns seconds spent per service."""
+    """Start every service not already healthy; returns seconds spent per service. Refuses (nothing
+    started) to listen beyond loopback while a password is still a published default."""
+    refuse_exposed_defaults(settings)
     settings.logs_dir.mkdir(parents=True, exist_ok=True)
     timings: dict[str, float] = {}
     for svc in build_services(settings, with_spark):

@@ -10,6 +10,7 @@ import glob
 import hashlib
 import json
 import os
+import re
 import secrets
 import shutil
 import subprocess
@@ -21,7 +22,7 @@ from ga4lake import pgroles
 from ga4lake.config import REPO_ROOT, Settings, setting
 from ga4lake.lake.nessie import NessieClient
 from ga4lake.sqlident import check_identifier
-from ga4lake.stack import versions
+from ga4lake.stack import secretfiles, versions
 from ga4lake.stack.process import Service, StackError
 
 LAKE_NAMESPACES = ("bronze", "silver", "gold")
@@ -217,7 +218,7 @@ def _postgres(s: Settings) -> Service:
             "-p",
             str(s.ports.postgres),
             "-c",
-            "listen_addresses=127.0.0.1",
+            f"listen_addresses={s.bind_host}",
             "-c",
             f"unix_socket_directories={sock}",
             "-c",
@@ -314,7 +315,7 @@ def _s3(s: Settings) -> Service:
                 str(weed),
                 "server",
                 "-ip=127.0.0.1",
-                "-ip.bind=127.0.0.1",
+                f"-ip.bind={s.bind_host}",
                 f"-dir={data}",
                 f"-master.port={p.seaweed_master}",
                 "-master.volumeSizeLimitMB=1024",
@@ -345,7 +346,7 @@ def _s3(s: Settings) -> Service:
                 "server",
                 str(data),
                 "--address",
-                f"127.0.0.1:{s.ports.s3}",
+                f"{s.bind_host}:{s.ports.s3}",
                 "--console-address",
                 f"127.0.0.1:{s.ports.minio_console}",
             ]
@@ -401,7 +402,7 @@ def nessie_home(s: Settings) -> Path:
 def nessie_system_properties(s: Settings) -> dict[str, str]:
     """Nessie's whole configuration; :data:`NESSIE_SECRET_PROPERTIES` go to a 0600 file, the rest to -D."""
     return {
-        "quarkus.http.host": "127.0.0.1",
+        "quarkus.http.host": s.bind_host,
         "quarkus.http.port": str(s.ports.nessie),
         "quarkus.management.host": "127.0.0.1",
         "quarkus.management.port": str(s.ports.nessie_mgmt),
@@ -473,8 +474,12 @@ def trino_home(s: Settings) -> Path:
 
 
 def trino_values(s: Settings) -> dict[str, str]:
+    etc = s.state_dir / "trino" / "etc"
     return {
         "TRINO_PORT": str(s.ports.trino),
+        "TRINO_SHARED_SECRET": secretfiles.trino_shared_secret(s),
+        "TRINO_PASSWORD_FILE": str(etc / "password.db"),
+        "TRINO_RULES_FILE": str(etc / "rules.json"),
         "TRINO_HEAP": s.trino_heap,
         "TRINO_DATA_DIR": str(s.state_dir / "trino" / "data"),
         "NESSIE_PORT": str(s.ports.nessie),
@@ -490,6 +495,26 @@ def trino_values(s: Settings) -> dict[str, str]:
     }
 
 
+REF_CATALOG_PATTERN = "ref_[a-z0-9_]+"  # ga4lake.query.ref_catalog_name's names
+TRINO_CATALOGS = ("iceberg", "postgresql", "system")
+
+
+def trino_rules(user: str) -> dict[str, list[dict[str, object]]]:
+    """Trino's file-based access control: only ``user`` (the stack's, ``GA4LAKE_TRINO_USER``) may do
+    anything; it reads the configured catalogs (no writes through Trino: the lake is written by Spark,
+    PostgreSQL by the sync) and may create, use and drop only ``ref_*`` catalogs — what
+    ``ga4lake sql --ref`` and ``ga4lake maintain`` need. No rule matches anything else, which Trino
+    denies: another user, a catalog of another name, impersonation of anyone else."""
+    who = re.escape(user)
+    return {
+        "catalogs": [
+            {"user": who, "catalog": REF_CATALOG_PATTERN, "allow": "owner"},
+            {"user": who, "catalog": "(" + "|".join(TRINO_CATALOGS) + ")", "allow": "read-only"},
+        ],
+        "impersonation": [{"original_user": who, "new_user": who, "allow": True}],
+    }
+
+
 def _trino(s: Settings) -> Service:
     etc = s.state_dir / "trino" / "etc"
     templates = REPO_ROOT / "trino" / "etc"
@@ -501,10 +526,16 @@ def _trino(s: Settings) -> Service:
         values = trino_values(s)
         if etc.exists():
             shutil.rmtree(etc)  # re-render every start: the port map or credentials may have changed
+        etc.mkdir(mode=0o700, parents=True)  # the shared secret, S3 key and role password live in here
+        os.chmod(etc, 0o700)
         for tpl in templates.rglob("*"):
             if tpl.is_file():
                 render(tpl, etc / tpl.relative_to(templates), values)
         os.chmod(etc / "catalog", 0o700)
+        write_private(
+            etc / "password.db", secretfiles.pbkdf2_entry(s.trino_user, secretfiles.trino_password(s)) + "\n"
+        )
+        write_private(etc / "rules.json", json.dumps(trino_rules(s.trino_user), indent=2) + "\n")
 
     def command() -> list[str]:
         home = trino_home(s)

@@ -190,7 +190,7 @@ def service(s: Settings) -> Service:
         return [
             str(venv_bin(s, "gunicorn")),
             "--bind",
-            f"127.0.0.1:{s.ports.superset}",
+            f"{s.bind_host}:{s.ports.superset}",
             "--workers",
             str(WORKERS),
             "--worker-class",

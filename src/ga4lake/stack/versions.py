@@ -17,4 +17,5 @@ SPARK_JARS = (
 NESSIE_JAR = f"nessie-quarkus-{NESSIE}-runner.jar"
 TRINO_TARBALL = f"trino-server-{TRINO}.tar.gz"
 TRINO_CLI_JAR = f"trino-cli-{TRINO}-executable.jar"
-TRINO_PLUGINS = ("iceberg", "postgresql", "geospatial")  # the PostgreSQL connector needs Geometry
+# the PostgreSQL connector needs Geometry; password-authenticators: the password file (docs/security.md)
+TRINO_PLUGINS = ("iceberg", "postgresql", "geospatial", "password-authenticators")
