@@ -27,7 +27,8 @@ class ExitCode(IntEnum):
 EXIT_CODES: dict[int, str] = {
     0: "success",
     1: "a check failed (validate, stack status, airflow run)",
-    2: "usage, configuration or bad input (e.g. an export file that is not GA4)",
+    2: "usage, configuration or bad input (e.g. an export file that is not GA4), "
+    "or no space left under the state directory",
     3: "a load's audit or parity gate failed; main is unchanged",
     4: "a service is down; start it with `make up` (`ga4lake stack status` shows which)",
     5: "refused, nothing changed: a load is open or holds the load lock; retry later (docs/operations.md)",

@@ -277,3 +277,32 @@ def test_full_disk_under_state_dir_fails_cleanly_and_next_sync_recovers(loaded, 
     assert again.returncode == 0, again.stderr
     assert_converged(spark, loaded, nessie)
 
+
+def test_full_disk_while_a_load_lands_fails_cleanly_and_a_later_load_recovers(
+    loaded, spark, nessie, tmp_path
+):
+    """The load's staging folder (under the state directory) fills up while landing: one line naming it,
+    the target branch, PostgreSQL and the load plans unchanged; the same ingest with space publishes."""
+    src = sample(tmp_path / "d5", "2020-10-05", 1, seed=13)
+    before = pg_state(loaded)
+    head = nessie.get_reference(loaded.lake_branch).hash
+    staging = loaded.state_dir / "staging"
+    staging.mkdir(parents=True, exist_ok=True)
+    plans_before = sorted((loaded.state_dir / "loads").glob("*.json"))
+    ingest = [sys.executable, "-m", "ga4lake.cli", "ingest", "--from", str(src)]
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(staging)], check=True)
+    try:
+        res = subprocess.run(ingest, env=cli_env(loaded), capture_output=True, text=True)
+    finally:
+        subprocess.run(["umount", str(staging)], check=True)
+    assert res.returncode == ExitCode.USAGE, res.stderr
+    lines = [ln for ln in res.stderr.splitlines() if ln.startswith("ga4lake: error: ")]
+    assert len(lines) == 1 and lines[0].startswith("ga4lake: error: no space left on device in "), res.stderr
+    assert str(staging) in lines[0] and "Traceback" not in res.stderr
+    assert nessie.get_reference(loaded.lake_branch).hash == head
+    assert pg_state(loaded) == before
+    assert sorted((loaded.state_dir / "loads").glob("*.json")) == plans_before  # no plan opened
+    again = subprocess.run(ingest, env=cli_env(loaded), capture_output=True, text=True)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert nessie.get_reference(loaded.lake_branch).hash != head
+    assert_converged(spark, loaded, nessie)
