@@ -6,6 +6,7 @@ so every command maps its failures through this table; README's "Exit codes" sec
 
 from __future__ import annotations
 
+import errno
 import re
 from enum import IntEnum
 
@@ -26,7 +27,8 @@ class ExitCode(IntEnum):
 EXIT_CODES: dict[int, str] = {
     0: "success",
     1: "a check failed (validate, stack status, airflow run)",
-    2: "usage, configuration or bad input (e.g. an export file that is not GA4)",
+    2: "usage, configuration or bad input (e.g. an export file that is not GA4), "
+    "or no space left under the state directory",
     3: "a load's audit or parity gate failed; main is unchanged",
     4: "a service is down; start it with `make up` (`ga4lake stack status` shows which)",
     5: "refused, nothing changed: a load is open or holds the load lock; retry later (docs/operations.md)",
@@ -71,3 +73,26 @@ def service_down_message(exc: BaseException, ports: Ports) -> str:
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return (text[0] if text else type(exc).__name__)[:160]
+
+
+class DiskFull(UserError):
+    """A work folder under the state directory ran out of space: nothing was published, retry with space."""
+
+
+_NO_SPACE = re.compile(r"no space left on device|disk quota exceeded", re.I)
+
+
+def disk_full(exc: BaseException, path: object) -> DiskFull | None:
+    """A one-line :class:`DiskFull` naming ``path`` when ``exc`` (or its cause) is ENOSPC — raised by this
+    process or reported by Spark, whose executors write the files — else None."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if (isinstance(seen, OSError) and seen.errno in (errno.ENOSPC, errno.EDQUOT)) or _NO_SPACE.search(
+            str(seen)
+        ):
+            return DiskFull(
+                f"no space left on device in {path} (under GA4LAKE_STATE_DIR): free space there and run the "
+                "command again; nothing was published or changed in PostgreSQL"
+            )
+        seen = seen.__cause__ or seen.__context__
+    return None

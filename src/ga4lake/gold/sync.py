@@ -1,8 +1,11 @@
 """Sync gold from the lake's main branch into PostgreSQL (schema ``gold``) for dbt, Superset and analysts.
 
 * Only what is published on Nessie main is ever synced (it runs after the merge, reading main).
-* Each table is replaced inside one transaction: the scope's rows are deleted (or the table truncated
-  for a full sync) and the new rows bulk-loaded with COPY — readers never see a half-synced table.
+* One sync publishes all its tables together: every table's rows are first exported from the lake as CSV
+  (under ``<state>/sync/``), then ONE PostgreSQL transaction deletes each table's scope (or truncates it
+  for a full sync), bulk-loads the new rows with COPY and updates ``_sync_state``. Readers never see
+  fact_events of one load beside fact_sessions of another, nor a half-synced table; a sync that dies
+  (killed, disk full, PostgreSQL gone) leaves PostgreSQL exactly as the previous sync left it.
 * ``gold._sync_state`` records the Nessie commit each table was last synced at. A table whose state is
   not the commit the load started from (a sync was missed or failed) is fully re-synced instead, so
   Postgres converges on main whatever happened before.
@@ -10,10 +13,12 @@
 
 from __future__ import annotations
 
+import os
 import shutil
-import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
+from io import StringIO
 from pathlib import Path
 
 from pyspark.sql import DataFrame, SparkSession
@@ -22,10 +27,13 @@ from pyspark.sql import types as T
 
 from ga4lake import pgroles
 from ga4lake.config import Settings
+from ga4lake.errors import disk_full
 from ga4lake.gold.models import GOLD_TABLES
 from ga4lake.gold.step import GOLD_NAMESPACE, Scope
 from ga4lake.lake.spark import branch_catalog
+from ga4lake.log import say
 from ga4lake.sqlident import check_identifier, quote_ident
+from ga4lake.stack.process import pid_alive
 
 READER_ROLE = pgroles.READER_ROLE
 LITERAL_SCOPE_MAX = 1000  # scopes up to this many values filter the lake scan by literals, larger ones join
@@ -58,7 +66,7 @@ def _is_complex(dt: T.DataType) -> bool:
 
 
 def _say(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
+    say(msg)
 
 
 def connect(settings: Settings):
@@ -139,20 +147,21 @@ def _csv_ready(df: DataFrame) -> DataFrame:
     )
 
 
-def sync_table(
-    spark: SparkSession,
-    settings: Settings,
-    conn,
-    name: str,
-    catalog: str,
-    scope: Scope,
-    commit: str,
-    work: Path,
-    previous_rows: int | None = None,
-) -> int:
-    """Replace one table's scope in Postgres from the lake; returns the table's row count after it.
+@dataclass(frozen=True)
+class Export:
+    """One table's rows for PostgreSQL, exported from the lake as CSV files before any transaction opens."""
 
-    ``previous_rows``: the count recorded at the load's base commit (then counted, not scanned)."""
+    name: str
+    scope: Scope
+    schema: T.StructType
+    folder: Path
+    previous_rows: int | None  # the count recorded at the load's base commit (then counted, not scanned)
+
+
+def export_table(
+    spark: SparkSession, name: str, catalog: str, scope: Scope, work: Path, previous_rows: int | None
+) -> Export:
+    """Write the rows of one table's scope as CSV under ``work`` (Spark writes CSV the way COPY reads it)."""
     df = spark.table(f"{catalog}.{GOLD_NAMESPACE}.{name}")
     if not scope.full:
         if not scope.values:
@@ -172,54 +181,69 @@ def sync_table(
         rows_df = df
     out = work / name
     shutil.rmtree(out, ignore_errors=True)
-    # Spark writes CSV the way COPY reads it: NULL unquoted-empty, empty string "", quotes doubled
+    # NULL unquoted-empty, empty string "", quotes doubled
     _csv_ready(rows_df).write.option("escape", '"').option(
         "timestampFormat", "yyyy-MM-dd HH:mm:ss.SSSSSSXXX"
     ).csv(str(out))
-    cols = ", ".join(quote_ident(f.name) for f in df.schema.fields)
-    loaded = deleted = copied = 0
-    pg_schema = check_identifier(settings.pg_gold_schema, "gold schema")
-    with conn, conn.cursor() as cur:
-        _ensure_table(cur, pg_schema, name, df.schema)
-        table = f'{pg_schema}."{name}"'
-        if scope.full:  # truncated in this transaction: COPY may write frozen rows (no later vacuum)
-            cur.execute(f"TRUNCATE {table}")
-            _drop_indexes(cur, pg_schema, name)
-            cur.execute("SET LOCAL maintenance_work_mem = '256MB'")
-        elif scope.values:
-            pgt = pg_type(df.schema[scope.column].dataType)
-            cur.execute(f"CREATE TEMP TABLE _scope (v {pgt}) ON COMMIT DROP")
-            from io import StringIO
+    return Export(name, scope, df.schema, out, previous_rows)
 
-            buf = StringIO("".join(f"{v}\n" for v in scope.values))
-            cur.copy_expert("COPY _scope (v) FROM STDIN", buf)
-            cur.execute(f"DELETE FROM {table} t USING _scope s WHERE t.{quote_ident(scope.column)} = s.v")
-            deleted = cur.rowcount
-        options = "FORMAT csv, FREEZE" if scope.full else "FORMAT csv"
-        for part in sorted(out.glob("part-*")):
-            with open(part) as fh:
-                cur.copy_expert(f"COPY {table} ({cols}) FROM STDIN WITH ({options})", fh)
-                copied += cur.rowcount
-        if scope.full:
-            _ensure_indexes(cur, pg_schema, name)
-        # counting a table that grows with history costs a full scan per load: derive it where we can
-        if scope.full:  # truncated above
-            total = copied
-        elif previous_rows is None:
-            cur.execute(f"SELECT count(*) FROM {table}")
-            total = cur.fetchone()[0]
-        else:
-            total = previous_rows - deleted + copied
-        cur.execute(
-            f"""INSERT INTO {pg_schema}._sync_state (table_name, nessie_commit, rows, synced_at)
-                VALUES (%s, %s, %s, now()) ON CONFLICT (table_name) DO UPDATE
-                SET nessie_commit = EXCLUDED.nessie_commit, rows = EXCLUDED.rows, synced_at = now()""",
-            (name, commit, total),
-        )
-        pgroles.grant_table(cur, pg_schema, name)
-        loaded = total
-    shutil.rmtree(out, ignore_errors=True)
-    return loaded
+
+def apply_export(cur, pg_schema: str, exp: Export, commit: str) -> int:
+    """Replace one table's scope inside the caller's open transaction; returns the table's rows after it."""
+    name, scope, schema = exp.name, exp.scope, exp.schema
+    cols = ", ".join(quote_ident(f.name) for f in schema.fields)
+    deleted = copied = 0
+    _ensure_table(cur, pg_schema, name, schema)
+    table = f'{pg_schema}."{name}"'
+    if scope.full:  # truncated in this transaction: COPY may write frozen rows (no later vacuum)
+        cur.execute(f"TRUNCATE {table}")
+        _drop_indexes(cur, pg_schema, name)
+    elif scope.values:
+        pgt = pg_type(schema[scope.column].dataType)
+        scope_table = f"_scope_{name}"
+        cur.execute(f"CREATE TEMP TABLE {scope_table} (v {pgt}) ON COMMIT DROP")
+        buf = StringIO("".join(f"{v}\n" for v in scope.values))
+        cur.copy_expert(f"COPY {scope_table} (v) FROM STDIN", buf)
+        cur.execute(f"DELETE FROM {table} t USING {scope_table} s WHERE t.{quote_ident(scope.column)} = s.v")
+        deleted = cur.rowcount
+    options = "FORMAT csv, FREEZE" if scope.full else "FORMAT csv"
+    for part in sorted(exp.folder.glob("part-*")):
+        with open(part) as fh:
+            cur.copy_expert(f"COPY {table} ({cols}) FROM STDIN WITH ({options})", fh)
+            copied += cur.rowcount
+    if scope.full:
+        _ensure_indexes(cur, pg_schema, name)
+    # counting a table that grows with history costs a full scan per load: derive it where we can
+    if scope.full:  # truncated above
+        total = copied
+    elif exp.previous_rows is None:
+        cur.execute(f"SELECT count(*) FROM {table}")
+        total = cur.fetchone()[0]
+    else:
+        total = exp.previous_rows - deleted + copied
+    cur.execute(
+        f"""INSERT INTO {pg_schema}._sync_state (table_name, nessie_commit, rows, synced_at)
+            VALUES (%s, %s, %s, now()) ON CONFLICT (table_name) DO UPDATE
+            SET nessie_commit = EXCLUDED.nessie_commit, rows = EXCLUDED.rows, synced_at = now()""",
+        (name, commit, total),
+    )
+    pgroles.grant_table(cur, pg_schema, name)
+    return total
+
+
+def work_dir(settings: Settings) -> Path:
+    """This sync's own folder under ``<state>/sync`` (syncs into different schemas may run at once); folders
+    a killed sync left behind (its process is gone) are removed first, so a crash needs no cleanup by hand."""
+    root = settings.state_dir / "sync"
+    root.mkdir(parents=True, exist_ok=True)
+    for old in root.iterdir():
+        pid = old.name.split("-", 1)[0]
+        if old.is_dir() and (not pid.isdigit() or not pid_alive(int(pid))):
+            shutil.rmtree(old, ignore_errors=True)
+    work = root / f"{os.getpid()}-{check_identifier(settings.pg_gold_schema, 'gold schema')}"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir()
+    return work
 
 
 def sync(
@@ -229,20 +253,23 @@ def sync(
     previous_commit: str | None = None,
     progress: Callable[[str], None] = _say,
 ) -> dict[str, int]:
-    """Sync gold from the lake branch (main) to Postgres; ``scopes`` None = every table in full."""
+    """Sync gold from the lake branch (main) to Postgres; ``scopes`` None = every table in full.
+
+    Every table is exported from the lake first; then one PostgreSQL transaction replaces all of them and
+    their ``_sync_state`` rows, so readers see either the previous sync's tables or this one's, never a mix."""
     from ga4lake.lake.nessie import NessieClient
 
     commit = NessieClient(settings.nessie_api).get_reference(settings.lake_branch).hash
     catalog = branch_catalog(spark, settings, settings.lake_branch)
-    work = settings.state_dir / "sync"
+    pg_schema = check_identifier(settings.pg_gold_schema, "gold schema")
+    work = work_dir(settings)
     conn = connect(settings)
     try:
         ensure_schema(conn, settings)
-        with conn.cursor() as cur:
-            schema = check_identifier(settings.pg_gold_schema, "gold schema")
-            cur.execute(f"SELECT table_name, nessie_commit, rows FROM {schema}._sync_state")
+        with conn, conn.cursor() as cur:
+            cur.execute(f"SELECT table_name, nessie_commit, rows FROM {pg_schema}._sync_state")
             recorded = {name: (commit_, rows) for name, commit_, rows in cur.fetchall()}
-        counts = {}
+        exports: list[Export] = []
         for name in GOLD_TABLES:
             scope = (scopes or {}).get(name, Scope(None, None))
             synced_at, rows = recorded.get(name, (None, None))
@@ -252,11 +279,30 @@ def sync(
                     f"{str(previous_commit)[:12]} — full re-sync"
                 )
                 scope = Scope(None, None)
-            before = rows if not scope.full else None
             t0 = time.monotonic()
-            counts[name] = sync_table(spark, settings, conn, name, catalog, scope, commit, work, before)
+            try:
+                exports.append(
+                    export_table(spark, name, catalog, scope, work, rows if not scope.full else None)
+                )
+            except Exception as exc:
+                full = disk_full(exc, work)
+                if full is None:
+                    raise
+                raise full from exc
             what = "full" if scope.full else f"{len(scope.values or [])} {scope.column} value(s)"
-            progress(f"  sync {name}: {what}, {counts[name]} rows now ({time.monotonic() - t0:.1f}s)")
+            progress(f"  sync {name}: exported {what} ({time.monotonic() - t0:.1f}s)")
+        t0 = time.monotonic()
+        counts = {}
+        with conn, conn.cursor() as cur:  # one transaction: all tables become visible together
+            if any(e.scope.full for e in exports):
+                cur.execute("SET LOCAL maintenance_work_mem = '256MB'")
+            for exp in exports:
+                counts[exp.name] = apply_export(cur, pg_schema, exp, commit)
+        progress(
+            f"  sync: {len(counts)} tables committed in one PostgreSQL transaction at {commit[:12]} "
+            f"({time.monotonic() - t0:.1f}s): " + ", ".join(f"{k} {v}" for k, v in counts.items())
+        )
         return counts
     finally:
         conn.close()
+        shutil.rmtree(work, ignore_errors=True)

@@ -22,6 +22,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from ga4lake.config import Settings, float_setting, int_setting, setting
+from ga4lake.errors import disk_full
 from ga4lake.gold import step as gold_step
 from ga4lake.gold import sync as gold_sync
 from ga4lake.lake import landing
@@ -600,8 +601,11 @@ def open_load(
                 staged.append(fut.result())  # a bad file raises here, naming itself
                 if i % 10 == 0 or i == len(files):
                     progress(f"  landed {i}/{len(files)} day(s)")
-    except BaseException:
+    except BaseException as exc:
         shutil.rmtree(staging, ignore_errors=True)
+        full = disk_full(exc, staging)  # one line naming the folder instead of pyarrow's traceback
+        if full is not None:
+            raise full from exc
         raise
     plan = LoadPlan(
         load_id=load_id,
