@@ -153,7 +153,11 @@ def cmd_step(args: argparse.Namespace) -> int:
                 load.publish(spark, settings, plan, progress=_say)
                 out["main_after"] = plan.main_after
             else:
-                out["synced"] = load.sync_load(spark, settings, plan, progress=_say)
+                # the load lock: a published load no longer blocks the next load from opening, so its sync
+                # would otherwise run beside that load's own sync (same tables, same work folder) and
+                # beside `ga4lake sync`/rollback; the plan names this process meanwhile (running_step)
+                with load.load_lock(settings, f"ga4lake load sync {plan.load_id}"):
+                    out["synced"] = load.sync_load(spark, settings, plan, progress=_say)
     except (load.AuditFailed, load.ParityGateFailed) as exc:
         plan.fail(settings, exc)  # final: a retry would fail the same way; the branch is kept
         print(f"ga4lake: {exc}", file=sys.stderr)
