@@ -29,6 +29,7 @@ from ga4lake.stack.process import footprint_by_root
 from ga4lake.stack.services import build_services
 
 RESULTS = REPO_ROOT / "benchmarks" / "results.json"
+CONNECT_SECTIONS = {"scale", "dashboard"}  # run in Spark Connect: after every local-Spark section
 REPORT = REPO_ROOT / "BENCHMARKS.md"
 
 
@@ -112,12 +113,15 @@ def drop_branch(settings: Settings) -> None:
     import psycopg2
 
     from ga4lake.lake.nessie import NessieClient
+    from ga4lake.validate.dbt import insights_schema
 
     NessieClient(settings.nessie_api).delete_branch(settings.lake_branch)
     conn = psycopg2.connect(settings.pg_dsn())
     conn.autocommit = True
     with conn.cursor() as cur:
         cur.execute(f'DROP SCHEMA IF EXISTS "{settings.pg_gold_schema}" CASCADE')
+        # the dbt insight models built over it (dashboard section)
+        cur.execute(f'DROP SCHEMA IF EXISTS "{insights_schema(settings.pg_gold_schema)}" CASCADE')
     conn.close()
 
 
@@ -404,6 +408,52 @@ def bench_scale(settings: Settings, runs: int, days: int = 14) -> dict[str, Any]
     return out
 
 
+def _dashboard_timing(s: Settings, runs: int, refresh: bool = True) -> dict[str, Any]:
+    """`ga4lake dashboard timing` over the gold of ``s``: its insight models rebuilt, the bundle imported
+    pointing at them, one warm-up open (the first open after an import saves each chart's query
+    context), then ``runs`` opens, each timed from navigation to every chart drawn to the end."""
+    from ga4lake.dashboard import browser, pg_rows, refresh_models
+    from ga4lake.stack import superset
+
+    if refresh:
+        refresh_models(s)
+    superset.bootstrap(s, "import")
+    ((days, sessions),) = pg_rows(
+        s, f"SELECT count(DISTINCT session_start_date), count(*) FROM {s.pg_gold_schema}.fact_sessions"
+    )
+    browser.timing(s, 1)
+    load_before = os.getloadavg()[0]
+    timed = browser.timing(s, runs)
+    return {
+        "days": days,
+        "sessions": sessions,
+        "seconds": summary([r.seconds for r in timed]),
+        "charts": len(timed[-1].charts),
+        "data_requests": timed[-1].requests,
+        "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)],
+    }
+
+
+def bench_dashboard(settings: Settings, runs: int, scale4_days: int = 14) -> dict[str, Any]:
+    """The Superset dashboard's render time over the 92-day demo in gold (scale 1, `make demo` first)
+    and over ``scale4_days`` days at scale 4, loaded (Spark Connect, as the scale section) into a
+    throw-away branch and schema that the bundle points at while it is measured."""
+    from ga4lake.lake import load
+    from ga4lake.stack import superset
+
+    out: dict[str, Any] = {"scale1": _dashboard_timing(settings, runs)}
+    if scale4_days:
+        _use_spark_connect(settings)
+        lake = fresh_branch(settings, "dash4")
+        try:
+            load.ingest(lake, str(sample_dir(scale4_days, 4.0, start="2020-12-01")), progress=lambda _m: None)
+            out["scale4"] = _dashboard_timing(lake, runs)
+        finally:
+            superset.bootstrap(settings, "import")  # the dashboard reads gold's insights again
+            drop_branch(lake)
+    return out
+
+
 def _use_spark_connect(settings: Settings) -> None:
     """Point this process's get_spark() at the stack's Spark Connect server (a process holding a local
     SparkContext cannot open a remote session: stop it first; sections needing local Spark run earlier)."""
@@ -452,8 +502,8 @@ def render(results: dict[str, Any]) -> str:
         "",
         f"Machine: {m.get('cores')} cores, {m.get('memory_gb')} GB RAM, {m.get('cpu')}; Python {m.get('python')}; "
         f"commit {m.get('commit')}; {m.get('date')}. Regenerate with `make bench` (sections: "
-        "`python -m ga4lake.bench --only stack,sample,day,freshness,duckdb,late,backfill,scale --runs N "
-        "[--backfill-runs N --scale-runs N --scale-days D]`). Each figure: median (min–max) of the runs column.",
+        "`python -m ga4lake.bench --only stack,sample,day,freshness,duckdb,late,backfill,scale,dashboard --runs N "
+        "[--backfill-runs N --scale-runs N --scale-days D --dashboard-scale4-days D]`). Each figure: median (min–max) of the runs column.",
         "",
         "| what | median | min–max | runs | target | notes |",
         "|---|---|---|---|---|---|",
@@ -560,6 +610,21 @@ def render(results: dict[str, Any]) -> str:
         else:
             lines.append("| … peak RSS at scale 4 | not measured | | | ≤ 12 GB | see benchmarks/notes.md |")
         lines.append(f"| scale ratio: scale 4 ÷ scale 1 | {sc['ratio']} | | | ≤ 4.5 | medians |")
+    db = results.get("dashboard")
+    if db:
+        for key, scale in (("scale1", 1), ("scale4", 4)):
+            r = db.get(key)
+            if r:
+                row(
+                    f"dashboard render, {r['days']} days at scale {scale} ({r['sessions']} sessions): "
+                    "open → every chart drawn to the end",
+                    r["seconds"],
+                    "s",
+                    "< 5 s" if scale == 1 else "—",
+                    f"headless chromium 1600 px, logged in, browser cache warm, no result cache; {r['charts']} "
+                    f"charts, {r['data_requests']} data requests; load average {r['load_average'][0]} before, "
+                    f"{r['load_average'][1]} after",
+                )
     dk = results.get("duckdb")
     if dk:
         row(
@@ -584,13 +649,16 @@ def render(results: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="ga4lake bench", description=__doc__.splitlines()[0])
-    p.add_argument("--only", default="stack,sample,day,freshness,duckdb,late,backfill,scale")
+    p.add_argument("--only", default="stack,sample,day,freshness,duckdb,late,backfill,scale,dashboard")
     p.add_argument("--runs", type=int, default=3)
     p.add_argument(
         "--backfill-runs", type=int, default=3, help="runs of the 92-day backfill (about 15 min each)"
     )
     p.add_argument("--scale-runs", type=int, default=3, help="runs of each scale in the scale section")
     p.add_argument("--scale-days", type=int, default=14, help="days loaded at scale 1 and at scale 4")
+    p.add_argument(
+        "--dashboard-scale4-days", type=int, default=14, help="days at scale 4 for the dashboard (0: skip)"
+    )
     p.add_argument("--scale", type=float, default=1.0)
     args = p.parse_args(argv)
     settings = load_settings()
@@ -600,8 +668,11 @@ def main(argv: list[str] | None = None) -> int:
     lock = preflight(settings)  # noqa: F841 — held (open) until the process exits
     os.environ.setdefault("GA4LAKE_SPARK_LOG_LEVEL", "ERROR")
     sections = args.only.split(",")
-    if "scale" in sections[:-1]:
-        raise SystemExit("bench: `scale` must be the last section (it moves this process to Spark Connect)")
+    connect = [i for i, name in enumerate(sections) if name in CONNECT_SECTIONS]
+    if connect and not set(sections[connect[0] :]) <= CONNECT_SECTIONS:
+        raise SystemExit(
+            "bench: `scale` and `dashboard` must be the last sections (they move this process to Spark Connect)"
+        )
     for section in sections:
         print(f"bench: {section} …", file=sys.stderr, flush=True)
         t0 = time.monotonic()
@@ -619,6 +690,8 @@ def main(argv: list[str] | None = None) -> int:
             results["freshness"] = bench_freshness(settings, args.runs, args.scale)
         elif section == "scale":
             results["scale"] = bench_scale(settings, args.scale_runs, args.scale_days)
+        elif section == "dashboard":
+            results["dashboard"] = bench_dashboard(settings, args.runs, args.dashboard_scale4_days)
         elif section == "duckdb":
             results["duckdb"] = bench_duckdb(args.runs, args.scale)
         else:

@@ -7,6 +7,7 @@ import dataclasses
 import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from ga4lake import __version__
 from ga4lake.args import day_arg
@@ -153,6 +154,15 @@ def cmd_report(args: argparse.Namespace) -> int:
     from ga4lake.report import build_report, render
 
     report = build_report(load_settings(), args.start, args.end)
+    if args.html or args.svg:
+        from ga4lake.report_html import report_html, report_svg
+
+        for path, text in ((args.html, report_html), (args.svg, report_svg)):
+            if path:
+                out = Path(path)
+                out.parent.mkdir(parents=True, exist_ok=True)
+                out.write_text(text(report), encoding="utf-8")
+                print(f"wrote {out}", file=sys.stderr)
     if args.format == "json":
         print(json.dumps(dataclasses.asdict(report), default=str))
     else:
@@ -289,6 +299,10 @@ def build_parser() -> argparse.ArgumentParser:
     rp = sub.add_parser("report", help="headline insights from gold: funnel, D1/D7 retention, top sources")
     rp.add_argument("--start", type=_day)
     rp.add_argument("--end", type=_day)
+    rp.add_argument(
+        "--html", metavar="PATH", help="also write a self-contained HTML report (inline SVG charts)"
+    )
+    rp.add_argument("--svg", metavar="PATH", help="also write the funnel and retention charts as one SVG")
     _format_arg(rp)
     rp.set_defaults(func=cmd_report)
 

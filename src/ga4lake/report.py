@@ -8,13 +8,23 @@ users, the share with a purchase, and revenue.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 from ga4lake.config import Settings
 from ga4lake.errors import UserError
 from ga4lake.sqlident import check_identifier
+
+# the funnel table's columns, in print order (text and HTML report)
+FUNNEL_COLUMNS = (
+    "stage",
+    "open_sessions",
+    "open_drop_off_pct",
+    "closed_sessions",
+    "closed_drop_off_pct",
+    "closed_overall_pct",
+)
 
 
 @dataclass
@@ -29,6 +39,9 @@ class Report:
     retention: dict[str, float | None]
     top_by_revenue: list[dict[str, Any]]
     top_by_conversion: list[dict[str, Any]]
+    # % of first-visit cohorts active on day n = 0 … 30 (the curve of `--html`/`--svg`): the same
+    # cohort-weighted ratio as the D1/D7/D30 figures above
+    retention_curve: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _rows(cur, sql: str, params: tuple) -> list[dict[str, Any]]:
@@ -80,17 +93,17 @@ def build_report(
                     round(100 * (1 - f["closed_sessions"] / prev_c), 1) if prev_c else None
                 )
                 prev_o, prev_c = f["open_sessions"], f["closed_sessions"]
-            retention: dict[str, float | None] = {}
-            for n in (1, 7, 30):
-                cur.execute(
-                    f"""
-                    SELECT sum(returning_users)::float / nullif(sum(cohort_users), 0)
-                    FROM {s}.agg_retention_daily
-                    WHERE day_n = %s AND cohort_date BETWEEN %s AND %s AND activity_date <= %s""",
-                    (n, start, end, hi),
-                )
-                v = cur.fetchone()[0]
-                retention[f"d{n}_pct"] = round(100 * v, 2) if v is not None else None
+            cur.execute(
+                f"""
+                SELECT day_n, sum(returning_users)::float / nullif(sum(cohort_users), 0)
+                FROM {s}.agg_retention_daily
+                WHERE day_n BETWEEN 0 AND 30 AND cohort_date BETWEEN %s AND %s AND activity_date <= %s
+                GROUP BY day_n ORDER BY day_n""",
+                (start, end, hi),
+            )
+            by_day = {int(n): (round(100 * v, 2) if v is not None else None) for n, v in cur.fetchall()}
+            retention: dict[str, float | None] = {f"d{n}_pct": by_day.get(n) for n in (1, 7, 30)}
+            curve = [{"day_n": n, "pct": by_day[n]} for n in sorted(by_day)]
             cur.execute(
                 f"""SELECT coalesce(sum(sessions), 0)::bigint, coalesce(sum(sessions_with_purchase), 0)::bigint,
                            coalesce(sum(purchase_revenue_in_usd), 0)::float
@@ -135,6 +148,7 @@ def build_report(
         retention,
         top_rev,
         top_conv,
+        curve,
     )
 
 
@@ -153,22 +167,7 @@ def render(rep: Report) -> str:
         f"purchase revenue {rep.revenue:,.2f} USD",
         "",
         "Funnel (sessions reaching each stage; closed = all earlier stages first, in order):",
-        table(
-            [
-                {
-                    k: f[k]
-                    for k in (
-                        "stage",
-                        "open_sessions",
-                        "open_drop_off_pct",
-                        "closed_sessions",
-                        "closed_drop_off_pct",
-                        "closed_overall_pct",
-                    )
-                }
-                for f in rep.funnel
-            ]
-        ),
+        table([{k: f[k] for k in FUNNEL_COLUMNS} for f in rep.funnel]),
         f"Retention (users returning on day n after their first visit): D1 {rep.retention.get('d1_pct')} % · "
         f"D7 {rep.retention.get('d7_pct')} % · D30 {rep.retention.get('d30_pct')} %",
         "",

@@ -60,7 +60,7 @@ def test_metadata_in_the_stacks_postgres_with_one_dashboard(ss):
     (dash,) = snap["dashboards"]
     assert dash[3] == "GA4 e-commerce"
     assert len(snap["slices"]) == 12 and len(snap["dashboard_slices"]) == 12
-    assert len(snap["tables"]) == 4 and {t[3] for t in snap["tables"]} == {"insights"}
+    assert len(snap["tables"]) == 5 and {t[3] for t in snap["tables"]} == {"insights"}
     (db,) = snap["dbs"]
     assert "ga4lake_reader" in db[3] and "ga4lake-reader" not in db[3]  # password stored encrypted, apart
 
@@ -219,7 +219,22 @@ def test_the_dashboards_segment_models_add_up_to_gold(ss):
                    (SELECT sum(purchase_revenue_in_usd) FROM {i}.session_segments),
                    (SELECT sum(purchase_revenue_in_usd) FROM {g}.agg_traffic_source_daily)""",
     )[0]
-    assert funnel_diff == [(0,)] and retention_diff == [(0,)]
+    # the KPI tiles' and traffic charts' pre-aggregate is session_segments grouped: equal by day and segment
+    traffic_diff = pg_rows(
+        ss,
+        f"""SELECT count(*) FROM (SELECT event_date, device_category, country, channel,
+                                         coalesce(source_medium, '') AS source_medium, count(*) n,
+                                         sum(converted) c, sum(purchase_revenue_in_usd) r,
+                                         sum(transactions) t
+                                  FROM {i}.session_segments GROUP BY 1, 2, 3, 4, 5) s
+            FULL JOIN (SELECT event_date, device_category, country, channel,
+                              coalesce(source_medium, '') AS source_medium, sum(sessions) n,
+                              sum(converted_sessions) c, sum(purchase_revenue_in_usd) r, sum(transactions) t
+                       FROM {i}.traffic_segments_daily GROUP BY 1, 2, 3, 4, 5) a
+              USING (event_date, device_category, country, channel, source_medium)
+            WHERE (s.n, s.c, s.r, s.t) IS DISTINCT FROM (a.n, a.c, a.r, a.t)""",
+    )
+    assert funnel_diff == [(0,)] and retention_diff == [(0,)] and traffic_diff == [(0,)]
     assert sessions[0] == sessions[1] > 0 and sessions[2] == sessions[3]
 
 
