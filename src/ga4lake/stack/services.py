@@ -12,6 +12,7 @@ import json
 import os
 import secrets
 import shutil
+import signal
 import subprocess
 import sys
 import urllib.request
@@ -268,6 +269,7 @@ def _postgres(s: Settings) -> Service:
         prepare=prepare,
         after_start=after_start,
         user=user,
+        stop_signal=signal.SIGINT,
         log_file=s.logs_dir / "postgres.log",
         pid_file=s.run_dir / "postgres.pid",
         timeout=s.start_timeout,
