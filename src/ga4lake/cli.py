@@ -50,10 +50,10 @@ def cmd_stack(args: argparse.Namespace) -> int:
 
     settings = load_settings()
     if args.action == "up":
-        timings = manager.up(settings, with_spark=True if args.spark else None)
+        timings = manager.up(settings, with_spark=True if args.spark else None, only=tuple(args.only or ()))
         print(f"stack up in {sum(timings.values()):.1f}s (state: {settings.state_dir})", file=sys.stderr)
     elif args.action == "down":
-        manager.down(settings)
+        manager.down(settings, only=tuple(args.only or ()))
     else:
         rows = manager.status_rows(settings)
         _print_rows(rows, args.format)
@@ -242,6 +242,12 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("stack", help="start, stop or inspect the native services")
     s.add_argument("action", choices=["up", "down", "status"])
     s.add_argument("--spark", action="store_true", help="also start the Spark standalone master and worker")
+    s.add_argument(
+        "--only",
+        nargs="+",
+        metavar="SERVICE",
+        help="up/down: just these services (postgres s3 nessie trino spark-connect airflow superset …)",
+    )
     _format_arg(s)
     s.set_defaults(func=cmd_stack)
 

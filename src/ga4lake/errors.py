@@ -40,13 +40,21 @@ class UserError(Exception):
     """An expected failure the user can fix (no data loaded yet, a missing input): one line, exit 2."""
 
 
-# messages of connection failures from psycopg2, requests/urllib3 (Nessie, Trino, Airflow) and botocore
+# messages of connection failures from psycopg2, requests/urllib3 (Nessie, Trino, Airflow) and botocore, and
+# the Java ones Spark passes on (Py4JJavaError text): the Nessie client, the AWS SDK, the PostgreSQL driver
 _DOWN = re.compile(
     r"connection refused|could not connect to server|failed to establish a new connection"
-    r"|max retries exceeded|connection reset|could not connect to the endpoint url|name or service not known",
+    r"|max retries exceeded|connection reset|could not connect to the endpoint url|name or service not known"
+    r"|java\.net\.ConnectException|java\.net\.NoRouteToHostException|java\.net\.UnknownHostException"
+    r"|server closed the connection unexpectedly|the database system is (?:shutting down|starting up)"
+    r"|terminating connection due to (?:unexpected postmaster exit|administrator command)",
     re.I,
 )
 _PORT = re.compile(r"(?:port[ =]+\"?|:)(\d{2,5})\b")
+# PostgreSQL's JDBC driver inside another service's error: Nessie keeps its version store in PostgreSQL, so
+# with PostgreSQL down Nessie answers HTTP 500 "Unhandled SQL exception, caused by ...PSQLException: ..."
+_POSTGRES = re.compile(r"org\.postgresql\.|PSQLException", re.I)
+_LINE_MAX = 200
 
 
 def is_service_down(exc: BaseException) -> bool:
@@ -60,19 +68,20 @@ def is_service_down(exc: BaseException) -> bool:
 
 
 def service_down_message(exc: BaseException, ports: Ports) -> str:
-    """One line naming the service (found by the port in the error) and the fix."""
+    """One line naming the service and the fix. The service is PostgreSQL when its driver reports the
+    failure (also from behind Nessie), else the one whose port the error names."""
+    text = _chain_text(exc)
     by_port = {port: name for name, port in ports.as_dict().items()}
-    names = [by_port[int(p)] for p in _PORT.findall(str(exc)) if int(p) in by_port]
-    service = names[0] if names else "a service of the stack"
+    down_lines = [line for line in text.splitlines() if _DOWN.search(line)]
+    if any(_POSTGRES.search(line) for line in down_lines):
+        service, port = "postgres", ports.postgres
+    else:
+        found = [int(p) for p in _PORT.findall(text) if int(p) in by_port]
+        service, port = (by_port[found[0]], found[0]) if found else ("a service of the stack", None)
     return (
-        f"{service} is not answering ({_first_line(exc)}); start the stack with `make up` "
+        f"{service} is not answering ({_cause_line(text, port)}); start the stack with `make up` "
         "(`ga4lake stack status` shows what is down)"
     )
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return (text[0] if text else type(exc).__name__)[:160]
 
 
 class DiskFull(UserError):
@@ -96,3 +105,40 @@ def disk_full(exc: BaseException, path: object) -> DiskFull | None:
             )
         seen = seen.__cause__ or seen.__context__
     return None
+
+
+def _chain_text(exc: BaseException) -> str:
+    """The messages of the exception and its causes (a wrapper's message may hide the connection error)."""
+    parts, seen = [], exc
+    while seen is not None and len(parts) < 10:
+        parts.append(str(seen))
+        seen = seen.__cause__ or seen.__context__
+    return "\n".join(parts)
+
+
+def _cause_line(text: str, port: int | None) -> str:
+    """The line that says what failed: one naming the service's port or a connection failure (Java stack
+    frames and Py4J's "An error occurred while calling o88.sql" say nothing), else the first line."""
+    lines = [ln.strip().lstrip(":").strip() for ln in text.splitlines()]
+    lines = [ln for ln in lines if ln and not ln.startswith("at ")]
+    if not lines:
+        return "no message"
+    for wanted in (
+        lambda ln: _DOWN.search(ln) and _POSTGRES.search(ln),
+        lambda ln: port is not None and re.search(rf":{port}\b|port[ =]+\"?{port}\b", ln),
+        lambda ln: _DOWN.search(ln),
+    ):
+        hit = next((ln for ln in lines if wanted(ln)), None)
+        if hit:
+            return _shorten(hit)
+    return _shorten(lines[0])
+
+
+def _shorten(line: str) -> str:
+    """At most _LINE_MAX characters, keeping the end when that is where the connection failure is named."""
+    if len(line) <= _LINE_MAX:
+        return line
+    m = _DOWN.search(line)
+    if m and m.end() > _LINE_MAX:
+        return "…" + line[max(0, m.end() - _LINE_MAX + 1) : m.end()]
+    return line[: _LINE_MAX - 1] + "…"

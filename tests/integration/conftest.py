@@ -5,9 +5,11 @@ If a service cannot start, the session fails loudly with the service, port and l
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import uuid
+from collections.abc import Iterator
 
 import pytest
 
@@ -44,14 +46,14 @@ def spark(stack: Settings):
     session.stop()
 
 
-@pytest.fixture(scope="module")
-def lake(stack: Settings, nessie: NessieClient, spark, request):
-    """An isolated lake for one test module: loads publish to a new, empty Nessie branch and gold syncs
-    into a throw-away Postgres schema, so tests neither see nor disturb main or the `gold` schema."""
+@contextlib.contextmanager
+def isolated_lake(stack: Settings, nessie: NessieClient, name: str) -> Iterator[Settings]:
+    """Settings whose loads publish to a new, empty Nessie branch ``itest_<name>_<tag>`` and whose gold syncs
+    into a throw-away PostgreSQL schema; both are dropped afterwards."""
     from ga4lake.lake.nessie import NO_ANCESTOR
 
     tag = uuid.uuid4().hex[:8]
-    branch = f"itest_{request.module.__name__.rsplit('.', 1)[-1]}_{tag}"
+    branch = f"itest_{name}_{tag}"
     nessie.create_branch(branch, "main", NO_ANCESTOR)
     nessie.ensure_namespaces(("bronze", "silver", "gold"), branch)
     settings = dataclasses.replace(stack, lake_branch=branch, pg_gold_schema=f"itest_gold_{tag}")
@@ -65,6 +67,14 @@ def lake(stack: Settings, nessie: NessieClient, spark, request):
     with conn.cursor() as cur:
         cur.execute(f"DROP SCHEMA IF EXISTS {settings.pg_gold_schema} CASCADE")
     conn.close()
+
+
+@pytest.fixture(scope="module")
+def lake(stack: Settings, nessie: NessieClient, spark, request):
+    """An isolated lake for one test module: loads publish to a new, empty Nessie branch and gold syncs
+    into a throw-away Postgres schema, so tests neither see nor disturb main or the `gold` schema."""
+    with isolated_lake(stack, nessie, request.module.__name__.rsplit(".", 1)[-1]) as settings:
+        yield settings
 
 
 @pytest.fixture(scope="session")

@@ -17,14 +17,20 @@ def _say(msg: str) -> None:
 
 
 def up(
-    settings: Settings, with_spark: bool | None = None, progress: Callable[[str], None] = _say
+    settings: Settings,
+    with_spark: bool | None = None,
+    progress: Callable[[str], None] = _say,
+    only: tuple[str, ...] = (),
 ) -> dict[str, float]:
     """Start every service not already healthy; returns seconds spent per service. Refuses (nothing
-    started) to listen beyond loopback while a password is still a published default."""
+    started) to listen beyond loopback while a password is still a published default.
+
+    ``only``: start just these (in dependency order; a name may be any service, optional ones included),
+    e.g. a second, private stack of postgres, s3 and nessie for fault drills beside a shared one."""
     refuse_exposed_defaults(settings)
     settings.logs_dir.mkdir(parents=True, exist_ok=True)
     timings: dict[str, float] = {}
-    for svc in build_services(settings, with_spark):
+    for svc in select(settings, only) if only else build_services(settings, with_spark):
         t0 = time.monotonic()
         outcome = svc.start(progress)
         timings[svc.name] = time.monotonic() - t0
@@ -37,8 +43,19 @@ def _everything(settings: Settings) -> list[Service]:
     return build_services(dataclasses.replace(settings, ui_services=UI_SERVICES), with_spark=True)
 
 
-def down(settings: Settings, progress: Callable[[str], None] = _say) -> None:
-    for svc in reversed(_everything(settings)):
+def select(settings: Settings, names: tuple[str, ...]) -> list[Service]:
+    """The named services in start order; an unknown name is a usage error listing the known ones."""
+    every = _everything(settings)
+    known = [s.name for s in every]
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise StackError(f"unknown service(s) {', '.join(unknown)}; known: {', '.join(known)}")
+    return [s for s in every if s.name in names]
+
+
+def down(settings: Settings, progress: Callable[[str], None] = _say, only: tuple[str, ...] = ()) -> None:
+    """Stop in reverse start order (``only``: just these, e.g. one service for a fault drill)."""
+    for svc in reversed(select(settings, only) if only else _everything(settings)):
         outcome = svc.stop()
         progress(f"  {svc.name:<13} {outcome}")
 

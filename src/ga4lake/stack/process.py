@@ -38,6 +38,9 @@ class Service:
     cwd: Path | None = None
     timeout: int = 120
     extra_ports: tuple[int, ...] = field(default_factory=tuple)
+    # how to ask it to stop; PostgreSQL's SIGTERM is a "smart" shutdown that waits for every client
+    # (Nessie's pool never disconnects), so it stops with SIGINT, its "fast" shutdown
+    stop_signal: int = signal.SIGTERM
 
     # ---- state -------------------------------------------------------------------------------
     def pid(self) -> int | None:
@@ -126,7 +129,7 @@ class Service:
             pgid = os.getpgid(pid)  # taken while the verified leader lives: the group is ours
         except ProcessLookupError:
             pgid = pid
-        kill_group(pid, signal.SIGTERM)
+        kill_group(pid, self.stop_signal)
         deadline = time.monotonic() + timeout
         # wait for the whole group, not just its leader: a worker that outlives a shell leader (Airflow's
         # API server under bash) would otherwise keep its port after `down`

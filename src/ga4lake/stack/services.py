@@ -13,6 +13,7 @@ import os
 import re
 import secrets
 import shutil
+import signal
 import subprocess
 import sys
 import urllib.request
@@ -269,6 +270,7 @@ def _postgres(s: Settings) -> Service:
         prepare=prepare,
         after_start=after_start,
         user=user,
+        stop_signal=signal.SIGINT,
         log_file=s.logs_dir / "postgres.log",
         pid_file=s.run_dir / "postgres.pid",
         timeout=s.start_timeout,
