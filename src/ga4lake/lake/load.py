@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from ga4lake.config import Settings, float_setting, int_setting, setting
+from ga4lake.config import Settings, float_setting, inject_fault, int_setting, setting
 from ga4lake.errors import disk_full
 from ga4lake.gold import step as gold_step
 from ga4lake.gold import sync as gold_sync
@@ -216,10 +216,33 @@ def plan_ingest(
     return todo, kinds, len(files)
 
 
-def _noop(settings: Settings, n_files: int, progress: Callable[[str], None]) -> LoadResult:
+def _noop(settings: Settings, spark, n_files: int, progress: Callable[[str], None]) -> LoadResult:
     head = NessieClient(settings.nessie_api).get_reference(settings.lake_branch).hash
     progress(f"nothing to do: all {n_files} day(s) already landed with identical checksums")
-    return LoadResult(load_id="", status="noop", main_before=head, main_after=head)
+    result = LoadResult(load_id="", status="noop", main_before=head, main_after=head)
+    result.synced = finish_unsynced(settings, spark, progress)
+    return result
+
+
+def finish_unsynced(settings: Settings, spark, progress: Callable[[str], None] = _say) -> dict[str, int]:
+    """Sync PostgreSQL for loads that published but whose sync never ran (PostgreSQL was down, the process
+    died after the merge). Called under the load lock by a re-run that finds nothing new to load, so
+    re-running the same command is all it takes to recover; a load that does have new days converges in
+    its own sync (a table whose ``_sync_state`` is not the load's base is re-synced in full).
+
+    Syncing the newest such load brings every table to main's head; the older ones are then synced too."""
+    pending = sorted(
+        (p for p in _read_plans(settings) if p.phase == "published" and p.target == settings.lake_branch),
+        key=lambda p: p.ingested_at,
+    )
+    if not pending:
+        return {}
+    names = ", ".join(p.load_id for p in pending)
+    progress(f"published but never synced to PostgreSQL: {names}; syncing now")
+    synced = sync_load(spark, settings, pending[-1], progress=progress)
+    for p in pending[:-1]:
+        p.advance(settings, "synced")
+    return synced
 
 
 def ingest(
@@ -237,7 +260,7 @@ def ingest(
         spark = get_spark(settings, app_name="ga4lake-load")
         todo, kinds, n_files = plan_ingest(settings, spark, source, start, end, force, progress)
         if not todo:
-            return _noop(settings, n_files, progress)
+            return _noop(settings, spark, n_files, progress)
         return _process(settings, spark, todo, kinds, slice_days, progress, t0)
 
 
@@ -306,6 +329,7 @@ def _process(
     result.rows = {d: s["rows"] for d, s in plan.staged.items()}
     result.main_after = plan.main_after
     ts = time.monotonic()
+    inject_fault("load.published")  # test-only: the process dies between the merge and the sync
     result.synced = sync_load(spark, settings, plan, progress=progress)
     result.seconds["postgres_sync"] = round(time.monotonic() - ts, 1)
     result.seconds["total"] = round(time.monotonic() - t0, 1)
