@@ -216,11 +216,14 @@ def plan_ingest(
     return todo, kinds, len(files)
 
 
-def _noop(settings: Settings, spark, n_files: int, progress: Callable[[str], None]) -> LoadResult:
+def _noop(settings: Settings, n_files: int, progress: Callable[[str], None], spark=None) -> LoadResult:
+    """Nothing new to load. With ``spark`` (the one-process ``ingest``) it also finishes the PostgreSQL sync
+    of loads that published without it; Airflow's next sync step or ``ga4lake sync`` does that otherwise."""
     head = NessieClient(settings.nessie_api).get_reference(settings.lake_branch).hash
     progress(f"nothing to do: all {n_files} day(s) already landed with identical checksums")
     result = LoadResult(load_id="", status="noop", main_before=head, main_after=head)
-    result.synced = finish_unsynced(settings, spark, progress)
+    if spark is not None:
+        result.synced = finish_unsynced(settings, spark, progress)
     return result
 
 
@@ -260,7 +263,7 @@ def ingest(
         spark = get_spark(settings, app_name="ga4lake-load")
         todo, kinds, n_files = plan_ingest(settings, spark, source, start, end, force, progress)
         if not todo:
-            return _noop(settings, spark, n_files, progress)
+            return _noop(settings, n_files, progress, spark=spark)
         return _process(settings, spark, todo, kinds, slice_days, progress, t0)
 
 
