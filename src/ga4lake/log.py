@@ -2,8 +2,8 @@
 
 Every module reports progress through :func:`say` (logger ``ga4lake``). Results stay on stdout, so a
 script piping a command's JSON output sees only the result. On a terminal the lines go through ``rich``
-(time column, colours) and long work can show a progress bar (:func:`track`); when stderr is a pipe or
-a file (Airflow task logs, CI) the lines are the plain messages and no bar is drawn.
+(time column, colours); when stderr is a pipe or a file (Airflow task logs, CI) the lines are the plain
+messages.
 
 Stdlib only unless a terminal asks for ``rich``: the installer imports this before any virtualenv exists.
 """
@@ -12,15 +12,11 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Iterable, Iterator
-from typing import TypeVar
 
 LOGGER = logging.getLogger("ga4lake")
 QUIET, NORMAL, VERBOSE = -1, 0, 1
 _LEVELS = {QUIET: logging.WARNING, NORMAL: logging.INFO, VERBOSE: logging.DEBUG}
-_state = {"verbosity": None, "fancy": False}
-
-T = TypeVar("T")
+_state: dict[str, int | None] = {"verbosity": None}
 
 
 class _CurrentStderr(logging.StreamHandler):
@@ -73,7 +69,7 @@ def setup(verbosity: int = NORMAL, fancy: bool | None = None) -> None:
     LOGGER.addHandler(handler)
     LOGGER.setLevel(_LEVELS[verbosity])
     LOGGER.propagate = False
-    _state.update(verbosity=verbosity, fancy=fancy)
+    _state["verbosity"] = verbosity
 
 
 def _ensure() -> None:
@@ -97,27 +93,6 @@ def warn(msg: str) -> None:
     """Shown even with ``--quiet``."""
     _ensure()
     LOGGER.warning(msg)
-
-
-def track(items: Iterable[T], description: str, total: int | None = None) -> Iterator[T]:
-    """Iterate ``items`` with a progress bar on a terminal; elsewhere one line at the start and the end."""
-    _ensure()
-    seq = list(items) if total is None and not hasattr(items, "__len__") else items
-    n = total if total is not None else len(seq)  # type: ignore[arg-type]
-    if _state["fancy"] and _state["verbosity"] != QUIET:
-        from rich.progress import track as rich_track
-
-        yield from rich_track(seq, description=description, total=n, console=_console())
-        return
-    say(f"{description} ({n}) …")
-    yield from seq
-    say(f"{description}: {n} done")
-
-
-def _console():
-    from rich.console import Console
-
-    return Console(stderr=True)
 
 
 def verbosity() -> int:

@@ -35,12 +35,6 @@ def test_verbose_adds_detail(capsys):
     assert capsys.readouterr().err == "one detail\n"
 
 
-def test_track_without_a_terminal_says_start_and_end_and_yields_everything(capsys):
-    log.setup(log.NORMAL, fancy=False)
-    assert list(log.track(iter(range(4)), "days")) == [0, 1, 2, 3]
-    assert capsys.readouterr().err.splitlines() == ["days (4) …", "days: 4 done"]
-
-
 def test_on_a_terminal_rich_draws_the_lines(capsys):
     log.setup(log.NORMAL, fancy=True)
     log.say("landing 3 files")

@@ -31,7 +31,7 @@ from ga4lake.errors import disk_full
 from ga4lake.gold.models import GOLD_TABLES
 from ga4lake.gold.step import GOLD_NAMESPACE, Scope
 from ga4lake.lake.spark import branch_catalog
-from ga4lake.log import say
+from ga4lake.log import say as _say  # progress lines (stderr; -q hides them)
 from ga4lake.sqlident import check_identifier, quote_ident
 from ga4lake.stack.process import pid_alive
 
@@ -63,10 +63,6 @@ def pg_type(dt: T.DataType) -> str:
 
 def _is_complex(dt: T.DataType) -> bool:
     return isinstance(dt, T.ArrayType | T.MapType | T.StructType)
-
-
-def _say(msg: str) -> None:
-    say(msg)
 
 
 def connect(settings: Settings):

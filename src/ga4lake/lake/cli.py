@@ -14,13 +14,9 @@ from datetime import timedelta
 
 from ga4lake.args import day_arg
 from ga4lake.config import load_settings
-from ga4lake.log import say
+from ga4lake.log import say as _say  # progress lines (stderr; -q hides them)
 
 STEPS = ("bronze", "silver", "gold", "publish", "sync")
-
-
-def _say(msg: str) -> None:
-    say(msg)
 
 
 def _emit(obj: dict) -> int:

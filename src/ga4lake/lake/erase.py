@@ -44,7 +44,7 @@ from ga4lake.lake.load import LoadContext, LoadError, load_lock, wait_for_open_l
 from ga4lake.lake.nessie import NessieClient
 from ga4lake.lake.spark import branch_catalog, get_spark
 from ga4lake.lake.tables import BRONZE_EVENTS, LOAD_MANIFEST, QUARANTINE, SILVER_EVENTS, latest_manifest
-from ga4lake.log import say
+from ga4lake.log import say as _say  # progress lines (stderr; -q hides them)
 
 # GA4 user_pseudo_id: web "1005694.5834348403", app instance ids (hex); checked before it enters any SQL
 USER_PSEUDO_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,200}$")
@@ -72,10 +72,6 @@ class Erasure:
 
     def as_dict(self) -> dict:
         return {**asdict(self), "days": [d.isoformat() for d in self.days]}
-
-
-def _say(msg: str) -> None:
-    say(msg)
 
 
 def check_user_pseudo_id(value: str) -> str:

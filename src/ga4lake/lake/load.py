@@ -41,7 +41,7 @@ from ga4lake.lake.tables import (
     latest_manifest,
     replace_days,
 )
-from ga4lake.log import say
+from ga4lake.log import say as _say  # progress lines (stderr; -q hides them)
 
 
 class LoadError(RuntimeError):
@@ -86,10 +86,6 @@ class LoadResult:
     report: AuditReport | None = None
     synced: dict[str, int] = field(default_factory=dict)  # gold table -> rows in Postgres after the sync
     seconds: dict[str, float] = field(default_factory=dict)
-
-
-def _say(msg: str) -> None:
-    say(msg)
 
 
 class LoadBusy(LoadError):

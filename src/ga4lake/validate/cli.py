@@ -13,7 +13,7 @@ from datetime import date
 from typing import Any
 
 from ga4lake.args import day_arg
-from ga4lake.log import say
+from ga4lake.log import say as _say  # progress lines (stderr; -q hides them)
 
 _day = day_arg
 
@@ -70,10 +70,6 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     add_arguments(parser)
     parser.set_defaults(func=run_args)
     return parser
-
-
-def _say(msg: str) -> None:
-    say(msg)
 
 
 def parity_json(report: Any) -> dict[str, Any]:
