@@ -92,3 +92,39 @@ def test_pss_counts_each_process_once_across_overlapping_trees():
         subprocess.run(["pkill", "-P", str(parent.pid)], check=False)  # the sleep, before its parent
         parent.kill()
         parent.wait()
+
+
+def _leader_that_leaves_a_server(port: int, marker) -> list[str]:
+    """A shell that starts a server in its own group, then exits: the server outlives its leader."""
+    server = f"{sys.executable} -m http.server {port} --bind 127.0.0.1"
+    return ["bash", "-c", f"{server} >/dev/null 2>&1 & while [ ! -e {marker} ]; do sleep 0.1; done; exit 0"]
+
+
+def test_start_stops_what_a_dead_leader_left_holding_the_port(tmp_path):
+    """A component that outlived its leader (Airflow's API server after the scheduler died in a PostgreSQL
+    outage) held the port, and the next start refused with "port in use"; now it is found and stopped."""
+    port, marker = _free_port(), tmp_path / "leave"
+    svc = _service(tmp_path, _leader_that_leaves_a_server(port, marker), lambda: port_in_use(port), port, 20)
+    assert svc.start(progress=lambda _m: None) == "started"
+    leader = svc.pid()
+    marker.touch()
+    deadline = time.monotonic() + 10
+    while svc.pid() is not None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    orphans = svc.orphans()
+    assert svc.pid() is None and orphans and leader not in orphans and port_in_use(port)
+    marker.unlink()
+    said: list[str] = []
+    assert svc.start(progress=said.append) == "started"
+    assert any("left 1 process(es) behind" in line for line in said), said
+    assert all(not _alive(p) for p in orphans) and svc.pid() not in (None, leader)
+    marker.touch()  # the new leader exits too: stop() then stops its orphan
+    while svc.pid() is not None and time.monotonic() < deadline + 10:
+        time.sleep(0.1)
+    assert svc.stop().startswith("stopped 1 process(es)") and not port_in_use(port) and not svc.orphans()
+
+
+def _alive(pid: int) -> bool:
+    from ga4lake.stack.process import pid_alive
+
+    return pid_alive(pid)

@@ -121,11 +121,18 @@ def service(s: Settings) -> Service:
             f"{py} -m uvicorn --factory airflow.utils.serve_logs.log_server:get_app "
             f"--host 127.0.0.1 --port {s.ports.airflow_logs} --log-level warning"
         )
+        # This shell supervises the four components and restarts one that exits: Airflow's scheduler and
+        # DAG processor exit when their metadata database goes away (a PostgreSQL restart), and without
+        # a restart Airflow stayed half-up — API server still on its port, nothing scheduling.
+        keep = (
+            'keep() { while :; do "$@"; echo "ga4lake: airflow component \'$*\' exited ($?);'
+            ' restarting in 5 s" >&2; sleep 5; done; }; '
+        )
         script = (
-            f"set -e; {a} db migrate; "
-            f"{a} scheduler --skip-serve-logs & {a} dag-processor & "
-            f"{a} api-server --host {s.bind_host} --port {s.ports.airflow} & {logs} & "
-            "wait -n; echo 'an Airflow component exited; stopping the others' >&2; kill 0"
+            f"set -e; {a} db migrate; set +e; {keep}"
+            f"keep {a} scheduler --skip-serve-logs & keep {a} dag-processor & "
+            f"keep {a} api-server --host {s.bind_host} --port {s.ports.airflow} & keep {logs} & "
+            "wait"
         )
         return ["bash", "-c", script]
 

@@ -65,7 +65,9 @@ def status_rows(settings: Settings) -> list[dict[str, object]]:
                 "service": svc.name,
                 "port": svc.port,
                 "pid": pid or "-",
-                "health": ("healthy" if svc.healthy() else "unhealthy") if pid else "stopped",
+                "health": ("healthy" if svc.healthy() else "unhealthy")
+                if pid
+                else ("orphaned" if svc.orphans() else "stopped"),
                 "rss_mb": round(rss_kb(pid) / 1024) if pid else 0,
                 "log": str(svc.log_file),
             }

@@ -16,6 +16,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+# environment entry (<name>=<service>) of every process a service starts: see Service.orphans
+SERVICE_MARKER = "ga4lake_stack_service"  # lower case: a marker, not a setting
+
 
 class StackError(RuntimeError):
     """A service could not be installed, started or stopped; the message names service, port and log."""
@@ -48,6 +51,42 @@ class Service:
         pid = read_pid_file(self.pid_file)
         return pid if pid is not None and pid_alive(pid) else None
 
+    def orphans(self) -> list[int]:
+        """Live processes of this service's last run whose leader has died (empty while it lives).
+
+        A component can outlive the process that started it — Airflow's API server kept its port after
+        the scheduler, and so the leader, exited during a PostgreSQL outage — and would block the next
+        start with "port in use". They are ours for sure: the pid file names the leader's process group
+        on this boot, and Linux never hands out a number that is still some group's id."""
+        recorded = recorded_leader(self.pid_file)
+        if recorded is None or self.pid() is not None:
+            return []
+        leader, ticks = recorded
+        if pid_alive(leader):  # the number now names another process: the old group is gone
+            return []
+        return [
+            pid
+            for pid in group_members(leader)
+            if (proc_start_ticks(pid) or -1) >= ticks and _environ_has(pid, self._marker())
+        ]
+
+    def _marker(self) -> bytes:
+        """Set in the environment of everything this service starts, so its orphans can be told apart
+        from a later, unrelated process group that happens to reuse the number."""
+        return f"{SERVICE_MARKER}={self.name}".encode()
+
+    def _reap_orphans(self, progress: Callable[[str], None], timeout: float = 20) -> None:
+        leftover = self.orphans()
+        if not leftover:
+            return
+        progress(
+            f"  {self.name}: its last run left {len(leftover)} process(es) behind "
+            f"(pids {', '.join(map(str, leftover[:6]))}); stopping them first"
+        )
+        recorded = recorded_leader(self.pid_file)
+        assert recorded is not None  # orphans() found members of this group
+        stop_group(recorded[0], self.stop_signal, timeout)
+
     def healthy(self) -> bool:
         try:
             return bool(self.health())
@@ -68,6 +107,7 @@ class Service:
         if pid and self.healthy():
             return "already running"
         if pid is None:
+            self._reap_orphans(progress)
             for port in (self.port, *self.extra_ports):
                 if port_in_use(port):
                     raise StackError(
@@ -79,7 +119,7 @@ class Service:
                 self.prepare()
             self.log_file.parent.mkdir(parents=True, exist_ok=True)
             self.pid_file.parent.mkdir(parents=True, exist_ok=True)
-            env = {**os.environ, **self.env()}
+            env = {**os.environ, **self.env(), SERVICE_MARKER: self.name}
             with open(self.log_file, "ab") as log:
                 log.write(f"\n=== ga4lake: starting {self.name} at {time.strftime('%F %T')} ===\n".encode())
                 log.flush()
@@ -122,6 +162,13 @@ class Service:
     def stop(self, timeout: float = 60) -> str:
         pid = self.pid()
         if pid is None:
+            leftover = self.orphans()
+            if leftover:
+                recorded = recorded_leader(self.pid_file)
+                assert recorded is not None
+                stop_group(recorded[0], self.stop_signal, timeout)
+                self.pid_file.unlink(missing_ok=True)
+                return f"stopped {len(leftover)} process(es) its dead leader had left"
             stale = self.pid_file.exists()
             self.pid_file.unlink(missing_ok=True)
             return "not running (stale pid file removed, nothing signalled)" if stale else "not running"
@@ -130,19 +177,32 @@ class Service:
         except ProcessLookupError:
             pgid = pid
         kill_group(pid, self.stop_signal)
-        deadline = time.monotonic() + timeout
-        # wait for the whole group, not just its leader: a worker that outlives a shell leader (Airflow's
-        # API server under bash) would otherwise keep its port after `down`
-        while time.monotonic() < deadline and (pid_alive(pid) or group_members(pgid)):
-            time.sleep(0.2)
-        if pid_alive(pid) or group_members(pgid):
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(pgid, signal.SIGKILL)
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(pid, signal.SIGKILL)
-            time.sleep(0.5)
+        stop_group(pgid, self.stop_signal, timeout, leader=pid)
         self.pid_file.unlink(missing_ok=True)
         return "stopped"
+
+
+def stop_group(pgid: int, sig: int, timeout: float, leader: int | None = None) -> None:
+    """Signal process group ``pgid`` and wait for all of it (and ``leader``) to exit; SIGKILL what is left.
+
+    The whole group, not just its leader: a worker that outlives a shell leader (Airflow's API server
+    under bash) would otherwise keep its port after `down`."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, sig)
+
+    def alive() -> bool:
+        return bool(group_members(pgid)) or (leader is not None and pid_alive(leader))
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and alive():
+        time.sleep(0.2)
+    if alive():
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pgid, signal.SIGKILL)
+        if leader is not None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(leader, signal.SIGKILL)
+        time.sleep(0.5)
 
 
 # ---- pid files that name one process, not just a number --------------------------------------------
@@ -206,6 +266,30 @@ def read_pid_file(path: Path) -> int | None:
         return pid if fields[2] == boot_id() and proc_start_ticks(pid) == recorded else None
     started = _proc_start_epoch(pid)
     return pid if started is not None and started <= mtime + PID_SLACK_S else None
+
+
+def recorded_leader(path: Path) -> tuple[int, int] | None:
+    """(pid, start ticks) a pid file recorded on this boot, alive or not (None: no file, legacy, other boot).
+
+    Used as a process-group id to find what a dead leader left behind."""
+    try:
+        fields = path.read_text().split()
+    except OSError:
+        return None
+    if len(fields) < 3 or fields[2] != boot_id():
+        return None
+    try:
+        return int(fields[0]), int(fields[1])
+    except ValueError:
+        return None
+
+
+def _environ_has(pid: int, entry: bytes) -> bool:
+    try:
+        with open(f"/proc/{pid}/environ", "rb") as fh:
+            return entry in fh.read().split(b"\0")
+    except OSError:  # gone, or not ours to read
+        return False
 
 
 def pid_alive(pid: int) -> bool:
