@@ -61,7 +61,7 @@ test-minio: install-minio down
 
 test: install
 	$(VENV)/bin/ruff check src tests airflow
-	$(VENV)/bin/pytest tests $(PYTEST_ARGS)
+	$(VENV)/bin/pytest tests --durations=40 $(PYTEST_ARGS)
 
 # the Superset dashboard in headless chromium (Playwright), recorded to build/dashboard-walkthrough.webm
 demo-video: up
