@@ -260,5 +260,9 @@ def test_validate_command_reports_parity_and_dbt_together(gold, monkeypatch, cap
     code = args.func(args)
     out = capsys.readouterr().out
     assert code == 0, out
-    assert "parity passed" in out and "dbt build: " in out and f"dbt source freshness: {len(_fresh_tables())} fresh" in out
+    assert (
+        "parity passed" in out
+        and "dbt build: " in out
+        and f"dbt source freshness: {len(_fresh_tables())} fresh" in out
+    )
     assert out.rstrip().endswith("validate: passed")
