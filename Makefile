@@ -6,6 +6,8 @@ VENV := $(GA4LAKE_HOME)/venvs/main
 PY := $(VENV)/bin/python
 GA4LAKE := $(VENV)/bin/ga4lake
 PYTEST_ARGS ?=
+# mypy's cache lives with the other installs so a fresh checkout (CI) re-checks only what changed
+MYPY := MYPY_CACHE_DIR=$(GA4LAKE_HOME)/cache/mypy $(VENV)/bin/mypy
 export GA4LAKE_HOME
 
 .PHONY: help install install-minio up down status demo test test-unit test-integration test-minio lint fmt bench clean demo-video
@@ -37,6 +39,7 @@ demo: up
 lint: install
 	$(VENV)/bin/ruff check src tests airflow
 	$(VENV)/bin/ruff format --check src tests airflow
+	$(MYPY)
 
 fmt:
 	$(VENV)/bin/ruff format src tests airflow
@@ -61,6 +64,7 @@ test-minio: install-minio down
 
 test: install
 	$(VENV)/bin/ruff check src tests airflow
+	$(MYPY)
 	$(VENV)/bin/pytest tests --durations=40 $(PYTEST_ARGS)
 
 # the Superset dashboard in headless chromium (Playwright), recorded to build/dashboard-walkthrough.webm

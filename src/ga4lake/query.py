@@ -43,7 +43,7 @@ def _loopback_proxy_session(port: int):
     secure_prefix = f"https://127.0.0.1:{port}/"
 
     class _Downgrade(HTTPAdapter):
-        def send(self, request, *args, **kwargs):  # type: ignore[no-untyped-def, override]
+        def send(self, request, *args, **kwargs):
             request.url = "http://" + request.url[len("https://") :]
             return super().send(request, *args, **kwargs)
 

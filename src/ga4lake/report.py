@@ -50,6 +50,14 @@ def _rows(cur, sql: str, params: tuple) -> list[dict[str, Any]]:
     return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
 
 
+def _one(cur) -> tuple[Any, ...]:
+    """The row of an aggregate without GROUP BY: PostgreSQL always returns exactly one."""
+    row = cur.fetchone()
+    if row is None:
+        raise RuntimeError("an aggregate query returned no row")
+    return row
+
+
 def build_report(
     settings: Settings,
     start: date | None = None,
@@ -69,7 +77,7 @@ def build_report(
                 raise UserError(
                     f"no gold tables in PostgreSQL schema {s}: load data first (`make demo` or `ga4lake ingest`)"
                 ) from exc
-            lo, hi = cur.fetchone()
+            lo, hi = _one(cur)
             if lo is None:
                 raise UserError(f"no gold data in PostgreSQL schema {s}: load data first (ga4lake ingest)")
             start, end = start or lo, end or hi
@@ -110,14 +118,14 @@ def build_report(
                     FROM {s}.agg_traffic_source_daily WHERE event_date BETWEEN %s AND %s""",
                 rng,
             )
-            sessions, converted, revenue = cur.fetchone()
+            sessions, converted, revenue = _one(cur)
             # users active in the range = distinct users with a session starting in it (as the dashboard)
             cur.execute(
                 f"""SELECT count(DISTINCT user_pseudo_id) FROM {s}.fact_sessions
                     WHERE session_start_date BETWEEN %s AND %s""",
                 rng,
             )
-            users = cur.fetchone()[0]
+            users = _one(cur)[0]
             by_source = f"""
                 SELECT source, medium, default_channel_group AS channel, sum(sessions)::bigint AS sessions,
                        round(sum(purchase_revenue_in_usd)::numeric, 2)::float AS revenue_usd,

@@ -66,7 +66,8 @@ def _segment_sql(alias: str = "") -> dict[str, str]:
 def _where(
     state: FilterState, date_column: str, segment_sql: Mapping[str, str]
 ) -> tuple[str, tuple[Any, ...]]:
-    clauses, params = ["true"], []
+    clauses: list[str] = ["true"]
+    params: list[Any] = []
     if state.start is not None:
         clauses.append(f"{date_column} BETWEEN %s AND %s")
         params += [state.start, state.end]

@@ -154,25 +154,33 @@ class Export:
     previous_rows: int | None  # the count recorded at the load's base commit (then counted, not scanned)
 
 
+def _scope_column(scope: Scope) -> str:
+    """The column a partial scope selects rows by (only a full scope has none)."""
+    if scope.column is None:
+        raise ValueError(f"a partial scope needs a column: {scope}")
+    return scope.column
+
+
 def export_table(
     spark: SparkSession, name: str, catalog: str, scope: Scope, work: Path, previous_rows: int | None
 ) -> Export:
     """Write the rows of one table's scope as CSV under ``work`` (Spark writes CSV the way COPY reads it)."""
     df = spark.table(f"{catalog}.{GOLD_NAMESPACE}.{name}")
     if not scope.full:
+        column = _scope_column(scope)
         if not scope.values:
             rows_df = df.limit(0)
         elif len(scope.values) <= LITERAL_SCOPE_MAX:
             # literals are pushed into the Iceberg scan: a date scope prunes to its partitions' files, where
             # a join would read every day of a table that grows with history
-            rows_df = df.where(F.col(scope.column).isin([F.lit(v) for v in scope.values]))
+            rows_df = df.where(F.col(column).isin([F.lit(v) for v in scope.values]))
         else:
             vals = spark.createDataFrame(
                 [(v,) for v in scope.values],
-                f"`{scope.column}` {df.schema[scope.column].dataType.simpleString()}",
+                f"`{column}` {df.schema[column].dataType.simpleString()}",
             )
             # a join on a column name moves that column first: restore the table's order for COPY
-            rows_df = df.join(F.broadcast(vals), scope.column, "left_semi").select(*df.columns)
+            rows_df = df.join(F.broadcast(vals), column, "left_semi").select(*df.columns)
     else:
         rows_df = df
     out = work / name
@@ -195,12 +203,13 @@ def apply_export(cur, pg_schema: str, exp: Export, commit: str) -> int:
         cur.execute(f"TRUNCATE {table}")
         _drop_indexes(cur, pg_schema, name)
     elif scope.values:
-        pgt = pg_type(schema[scope.column].dataType)
+        column = _scope_column(scope)
+        pgt = pg_type(schema[column].dataType)
         scope_table = f"_scope_{name}"
         cur.execute(f"CREATE TEMP TABLE {scope_table} (v {pgt}) ON COMMIT DROP")
         buf = StringIO("".join(f"{v}\n" for v in scope.values))
         cur.copy_expert(f"COPY {scope_table} (v) FROM STDIN", buf)
-        cur.execute(f"DELETE FROM {table} t USING {scope_table} s WHERE t.{quote_ident(scope.column)} = s.v")
+        cur.execute(f"DELETE FROM {table} t USING {scope_table} s WHERE t.{quote_ident(column)} = s.v")
         deleted = cur.rowcount
     options = "FORMAT csv, FREEZE" if scope.full else "FORMAT csv"
     for part in sorted(exp.folder.glob("part-*")):

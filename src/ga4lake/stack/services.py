@@ -332,7 +332,7 @@ def _s3(s: Settings) -> Service:
                 "-s3.port.lance=0",
             ]
 
-        extra = (s.ports.seaweed_master, s.ports.seaweed_volume, s.ports.seaweed_filer)
+        extra: tuple[int, ...] = (s.ports.seaweed_master, s.ports.seaweed_volume, s.ports.seaweed_filer)
         env = dict
     else:
 
