@@ -143,6 +143,7 @@ class Settings:
     history_retention_days: int = 90
     pii_user_id: str = "hash"  # hash | drop | keep: what bronze stores of the export's user_id
     pii_salt: str = ""  # HMAC key of the hash; empty = a generated per-state-dir key (loopback stacks only)
+    project_file: Path = REPO_ROOT / "ga4lake.yml"  # the modelling configuration (ga4lake.project)
 
     def __post_init__(self) -> None:
         """Names pasted into SQL are checked once here, whatever set them (env, run conf, replace())."""
@@ -282,6 +283,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         history_retention_days=_int(env, "GA4LAKE_HISTORY_RETENTION_DAYS"),
         pii_user_id=_pii_mode(env.get("GA4LAKE_PII_USER_ID") or "hash"),
         pii_salt=env.get("GA4LAKE_PII_SALT", ""),
+        project_file=Path(env.get("GA4LAKE_PROJECT_FILE") or REPO_ROOT / "ga4lake.yml").expanduser(),
     )
 
 
