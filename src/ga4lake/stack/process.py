@@ -16,8 +16,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ga4lake.errors import Ga4lakeError
 
-class StackError(RuntimeError):
+
+class StackError(Ga4lakeError, RuntimeError):
     """A service could not be installed, started or stopped; the message names service, port and log."""
 
 
