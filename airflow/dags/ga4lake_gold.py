@@ -11,7 +11,7 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import dag, task
 
-from ga4lake.dags import DEFAULT_ARGS, GOLD, SILVER, loads_from, step
+from ga4lake.dags import DEFAULT_ARGS, GOLD, SILVER, loads_from, step, step_args
 
 
 @dag(
@@ -32,19 +32,19 @@ def ga4lake_gold():
     @task
     def gold(loads: list[dict]) -> list[dict]:
         for load in loads:
-            step(["load", "gold", load["load_id"]], load["overrides"])
+            step(step_args("gold", load["load_id"]), load["overrides"])
         return loads
 
     @task
     def audit_and_publish(loads: list[dict]) -> list[dict]:
         for load in loads:
-            step(["load", "publish", load["load_id"]], load["overrides"])
+            step(step_args("publish", load["load_id"]), load["overrides"])
         return loads
 
     @task(outlets=[GOLD])
     def sync_postgres(loads: list[dict], *, outlet_events=None) -> list[dict]:
         for load in loads:
-            load["synced"] = step(["load", "sync", load["load_id"]], load["overrides"]).get("synced", {})
+            load["synced"] = step(step_args("sync", load["load_id"]), load["overrides"]).get("synced", {})
         outlet_events[GOLD].extra = {"loads": loads}
         return loads
 

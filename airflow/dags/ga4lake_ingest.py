@@ -23,7 +23,7 @@ from airflow.sdk import dag, task
 from airflow.sdk.exceptions import AirflowSkipException
 from airflow.timetables.interval import CronDataIntervalTimetable
 
-from ga4lake.dags import BRONZE, DEFAULT_ARGS, ExportSensor, step
+from ga4lake.dags import BRONZE, DEFAULT_ARGS, ExportSensor, step, step_args
 from ga4lake.orchestrate import daily_schedule, export_source, overrides, window
 
 
@@ -61,7 +61,7 @@ def ga4lake_ingest():
     @task(outlets=[BRONZE], priority_weight=100, weight_rule="absolute")
     def bronze(load: dict, *, outlet_events=None) -> dict:
         """Raw nested rows of the load's days on its branch; announces the load to the silver DAG."""
-        step(["load", "bronze", load["load_id"]], load["overrides"])
+        step(step_args("bronze", load["load_id"]), load["overrides"])
         outlet_events[BRONZE].extra = {"loads": [load]}
         return load
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import dag, task
 
-from ga4lake.dags import BRONZE, DEFAULT_ARGS, SILVER, loads_from, step
+from ga4lake.dags import BRONZE, DEFAULT_ARGS, SILVER, loads_from, step, step_args
 
 
 @dag(
@@ -26,7 +26,7 @@ def ga4lake_silver():
     def silver(*, triggering_asset_events=None, outlet_events=None) -> list[dict]:
         loads = loads_from(triggering_asset_events)
         for load in loads:
-            step(["load", "silver", load["load_id"]], load["overrides"])
+            step(step_args("silver", load["load_id"]), load["overrides"])
         outlet_events[SILVER].extra = {"loads": loads}
         return loads
 

@@ -20,13 +20,14 @@ from typing import Any
 
 from ga4lake.args import day_arg
 from ga4lake.config import Settings, load_settings
+from ga4lake.errors import Ga4lakeError
 from ga4lake.stack import airflow as airflow_service
 
 CHAIN = ("ga4lake_ingest", "ga4lake_silver", "ga4lake_gold", "ga4lake_validation")
 FINISHED = {"success", "failed"}
 
 
-class AirflowError(RuntimeError):
+class AirflowError(Ga4lakeError, RuntimeError):
     """The Airflow API refused a call or a run failed; the message says which and why."""
 
 

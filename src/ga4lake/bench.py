@@ -199,14 +199,14 @@ def bench_sample(runs: int) -> dict[str, Any]:
 
 def ingest_day(lake: Settings, src: Path, day: date) -> tuple[float, int, dict[str, float]]:
     """One day through `ga4lake ingest`: (seconds, rows, seconds per step incl. the parity gate)."""
-    from ga4lake.lake import load
+    from ga4lake.load.run import ingest
 
     def sync_lines(msg: str) -> None:  # per-table sync times go to the bench log: the profile of that step
         if msg.startswith("  sync "):
             print(f"bench: {day}{msg}", file=sys.stderr, flush=True)
 
     t0 = time.monotonic()
-    res = load.ingest(lake, str(src), start=day, end=day, progress=sync_lines)
+    res = ingest(lake, str(src), start=day, end=day, progress=sync_lines)
     seconds = time.monotonic() - t0
     steps = {k: v for k, v in res.seconds.items() if k != "total"}
     return seconds, sum(res.rows.values()), steps
@@ -221,14 +221,14 @@ def _days_after(
 ) -> tuple[list[float], list[int], list[dict[str, float]]]:
     """Publish ``base_days`` days (one CLI range load) on a throw-away branch, then measure ``runs`` new
     days after them one by one with ``ingest_day``: (seconds, rows, seconds per step) per day."""
-    from ga4lake.lake import load
+    from ga4lake.load.run import ingest
 
     src = sample_dir(base_days + runs, scale)
     last = date(2020, 11, 1) + timedelta(days=base_days - 1)
     lake = fresh_branch(settings, tag)
     times, rows, steps = [], [], []
     try:
-        load.ingest(lake, str(src), end=last, progress=lambda _m: None)
+        ingest(lake, str(src), end=last, progress=lambda _m: None)
         for k in range(runs):
             seconds, n, per_step = ingest_day(lake, src, last + timedelta(days=k + 1))
             times.append(seconds)
@@ -290,18 +290,18 @@ def bench_freshness(settings: Settings, runs: int, scale: float) -> dict[str, An
     """One new day from landing to validated gold in PostgreSQL (dbt + parity included), warm stack:
     through the CLI (one process) and through Airflow (one task per step, DAGs chained by assets)."""
     from ga4lake.airflow_client import AirflowClient
-    from ga4lake.lake import load
+    from ga4lake.load.run import ingest
 
     src = sample_dir(7 + 2 * runs, scale)
     lake = fresh_branch(settings, "fresh")
     cli, flow, layers = [], [], {}
     client = AirflowClient(settings)
     try:
-        load.ingest(lake, str(src), end=date(2020, 11, 7), progress=lambda _m: None)
+        ingest(lake, str(src), end=date(2020, 11, 7), progress=lambda _m: None)
         for i in range(runs):
             day = date(2020, 11, 8) + timedelta(days=i)
             t0 = time.monotonic()
-            load.ingest(lake, str(src), start=day, end=day, progress=lambda _m: None)
+            ingest(lake, str(src), start=day, end=day, progress=lambda _m: None)
             _validate(lake, day)
             cli.append(time.monotonic() - t0)
         for i in range(runs):
@@ -375,8 +375,8 @@ def bench_scale(settings: Settings, runs: int, days: int = 14) -> dict[str, Any]
 
     The loads run in the stack's Spark Connect server, as Airflow's do, and memory is sampled over the
     stack only: a local Spark JVM here would be a second Spark beside that (idle) server."""
-    from ga4lake.lake import load
     from ga4lake.lake.spark import get_spark
+    from ga4lake.load.run import ingest
 
     _use_spark_connect(settings)
     get_spark(settings)  # the remote session every load below reuses
@@ -390,7 +390,7 @@ def bench_scale(settings: Settings, runs: int, days: int = 14) -> dict[str, Any]
             try:
                 with RssSampler(settings, include_self=False) as sampler:
                     t0 = time.monotonic()
-                    res = load.ingest(lake, str(src), progress=lambda _m: None)
+                    res = ingest(lake, str(src), progress=lambda _m: None)
                     times.append(time.monotonic() - t0)
                 peaks.append(sampler.peak_mb)
                 peak_by_service = sampler.peak_by_service
@@ -466,7 +466,7 @@ def bench_dashboard(
     its lock and work files in a private state directory (``private_state``)."""
     import tempfile
 
-    from ga4lake.lake import load
+    from ga4lake.load.run import ingest
     from ga4lake.stack import superset
 
     out: dict[str, Any] = {}
@@ -478,7 +478,7 @@ def bench_dashboard(
         try:
             with tempfile.TemporaryDirectory(prefix="ga4lake-bench-dash4-") as root:
                 t0 = time.monotonic()
-                res = load.ingest(
+                res = ingest(
                     private_state(lake, Path(root)),
                     str(sample_dir(scale4_days, 4.0, start="2020-12-01")),
                     progress=lambda _m: None,

@@ -12,8 +12,7 @@ from pathlib import Path
 from ga4lake import __version__
 from ga4lake.args import day_arg
 from ga4lake.config import ConfigError, load_settings
-from ga4lake.errors import ExitCode, UserError, is_service_down, service_down_message
-from ga4lake.stack.process import StackError
+from ga4lake.errors import ExitCode, exit_code, service_down_message
 
 
 def _print_table(rows: list[dict[str, object]], out=sys.stdout) -> None:
@@ -105,33 +104,24 @@ def _load_summary(result) -> int:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
-    from ga4lake.lake import load
+    """A failed audit or parity gate exits 3 (GateFailed, mapped in main like every expected failure)."""
+    from ga4lake.load.run import ingest
 
     settings = load_settings()
-    try:
-        return _load_summary(
-            load.ingest(
-                settings, args.source, args.start, args.end, force=args.force, slice_days=args.slice_days
-            )
-        )
-    except load.AuditFailed as exc:
-        print(f"ga4lake: {exc}", file=sys.stderr)
-        return ExitCode.GATE_FAILED
+    return _load_summary(
+        ingest(settings, args.source, args.start, args.end, force=args.force, slice_days=args.slice_days)
+    )
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from ga4lake.lake import load
+    from ga4lake.load.run import rerun
 
     settings = load_settings()
-    try:
-        return _load_summary(load.rerun(settings, args.start, args.end, slice_days=args.slice_days))
-    except load.AuditFailed as exc:
-        print(f"ga4lake: {exc}", file=sys.stderr)
-        return ExitCode.GATE_FAILED
+    return _load_summary(rerun(settings, args.start, args.end, slice_days=args.slice_days))
 
 
 def cmd_erase(args: argparse.Namespace) -> int:
-    from ga4lake.lake.erase import erase_user, render
+    from ga4lake.load.erase import erase_user, render
 
     result = erase_user(load_settings(), args.user_pseudo_id, dry_run=args.dry_run)
     print(render(result, args.user_pseudo_id))
@@ -140,11 +130,11 @@ def cmd_erase(args: argparse.Namespace) -> int:
 
 def cmd_sync(args: argparse.Namespace) -> int:
     from ga4lake.gold.sync import sync
-    from ga4lake.lake import load
     from ga4lake.lake.spark import get_spark
+    from ga4lake.load.lock import load_lock
 
     settings = load_settings()
-    with load.load_lock(settings, "ga4lake sync"):  # not while a load or rollback changes main or gold
+    with load_lock(settings, "ga4lake sync"):  # not while a load or rollback changes main or gold
         counts = sync(get_spark(settings, app_name="ga4lake-sync"), settings)
     _print_rows([{"table": k, "rows_in_postgres": v} for k, v in counts.items()], args.format)
     return 0
@@ -171,18 +161,18 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_rollback(args: argparse.Namespace) -> int:
-    """Exit 0: done (or nothing to undo, or the dry run); 4: refused, a load is open or holds the lock;
-    2: any other error (bad --to, Nessie or PostgreSQL down)."""
-    from ga4lake.lake import load
+    """Exit 0: done (or nothing to undo, or the dry run); 5: refused, a load is open or holds the lock;
+    4: Nessie or PostgreSQL down; 2: any other error (bad --to)."""
+    from ga4lake.load.rollback import describe_commit, rollback
 
     settings = load_settings()
-    res = load.rollback(settings, args.to, dry_run=args.dry_run)
+    res = rollback(settings, args.to, dry_run=args.dry_run)
     verb = "would undo" if res.dry_run else "undid"
     print(
         f"{verb} {len(res.undone)} commit(s) on {res.branch}: {res.head_before[:12]} -> {res.target.hash[:12]}"
     )
     for c in res.undone:
-        print(f"  {load.describe_commit(c)}")
+        print(f"  {describe_commit(c)}")
     if res.synced:
         print(f"PostgreSQL {settings.pg_gold_schema} re-synced from {res.target.hash[:12]}:")
         _print_table([{"table": k, "rows_in_postgres": v} for k, v in res.synced.items()])
@@ -192,7 +182,7 @@ def cmd_rollback(args: argparse.Namespace) -> int:
 
 
 def cmd_maintain(args: argparse.Namespace) -> int:
-    from ga4lake.lake.maintain import maintain
+    from ga4lake.load.maintain import maintain
 
     maintain(load_settings(), retention_days=args.retention_days, dry_run=args.dry_run, progress=print)
     return 0
@@ -366,7 +356,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     register_dashboard(sub)
 
-    from ga4lake.lake.cli import register as register_load
+    from ga4lake.load.cli import register as register_load
 
     register_load(sub)
 
@@ -389,43 +379,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     from ga4lake import log
 
     log.setup(log.VERBOSE if args.verbose else log.QUIET if args.quiet else log.NORMAL)
-    from ga4lake.airflow_client import AirflowError
-    from ga4lake.lake.landing import LandingError
-    from ga4lake.lake.load import LoadBusy, LoadError
-    from ga4lake.lake.nessie import NessieError
-
-    expected: tuple[type[BaseException], ...] = (
-        UserError,
-        StackError,
-        ConfigError,
-        NessieError,
-        LandingError,
-        LoadError,
-        AirflowError,
-    )
-    try:
-        from trino.exceptions import TrinoQueryError
-
-        expected += (TrinoQueryError,)
-    except ImportError:
-        pass
     try:
         return int(args.func(args) or 0)
-    except LoadBusy as exc:  # refused, nothing changed: retry later (docs/operations.md)
-        print(f"ga4lake: {exc}", file=sys.stderr)
-        return ExitCode.BUSY
-    except expected as exc:
-        if is_service_down(exc):
-            return _service_down(exc)
-        print(f"ga4lake: error: {getattr(exc, 'message', None) or exc}", file=sys.stderr)
-        return ExitCode.USAGE
     except KeyboardInterrupt:
         print("ga4lake: interrupted", file=sys.stderr)
         return 130
-    except Exception as exc:  # a service that is down is expected; anything else keeps its traceback
-        if is_service_down(exc):
+    except Exception as exc:  # errors.exit_code decides; an unexpected failure keeps its traceback
+        code = exit_code(exc)
+        if code is None:
+            raise
+        if code == ExitCode.SERVICE_DOWN:
             return _service_down(exc)
-        raise
+        if code in (ExitCode.GATE_FAILED, ExitCode.BUSY):  # the audit report / parity table, or the holder
+            print(f"ga4lake: {exc}", file=sys.stderr)
+        else:
+            print(f"ga4lake: error: {getattr(exc, 'message', None) or exc}", file=sys.stderr)
+        return code
 
 
 def _service_down(exc: BaseException) -> int:

@@ -17,6 +17,8 @@ from airflow.sdk import Asset, BaseSensorOperator
 from airflow.sdk.exceptions import AirflowFailException, AirflowSensorTimeout
 
 from ga4lake.config import REPO_ROOT, load_settings
+from ga4lake.errors import ExitCode
+from ga4lake.load import step_args
 from ga4lake.orchestrate import (
     StepFailed,
     daily_schedule,
@@ -38,7 +40,7 @@ DEFAULT_ARGS: dict[str, Any] = {
     "retry_delay": timedelta(seconds=20),
     "execution_timeout": timedelta(hours=2),
 }
-AUDIT_EXIT = 3  # `ga4lake load publish` exit status for a failed audit or parity gate
+AUDIT_EXIT = ExitCode.GATE_FAILED  # `ga4lake load publish` exit status for a failed audit or parity gate
 
 
 def step(
@@ -162,4 +164,5 @@ __all__ = [
     "dbt_manifest",
     "loads_from",
     "step",
+    "step_args",
 ]

@@ -9,8 +9,12 @@ from __future__ import annotations
 import errno
 import re
 from enum import IntEnum
+from typing import TYPE_CHECKING
 
-from ga4lake.config import Ports
+from ga4lake.config import ConfigError, Ports
+
+if TYPE_CHECKING:
+    from ga4lake.lake.audit import AuditReport
 
 
 class ExitCode(IntEnum):
@@ -36,8 +40,69 @@ EXIT_CODES: dict[int, str] = {
 }
 
 
-class UserError(Exception):
+class Ga4lakeError(Exception):
+    """An expected failure: the command prints its message on one line (no traceback) and exits with
+    ``exit_code``. Every failure class of the pipeline derives from it, so :func:`exit_code` is the one
+    place that decides an exit status."""
+
+    exit_code: ExitCode = ExitCode.USAGE
+
+
+class UserError(Ga4lakeError):
     """An expected failure the user can fix (no data loaded yet, a missing input): one line, exit 2."""
+
+
+class LoadError(Ga4lakeError, RuntimeError):
+    """A load (or another command that changes main or gold) could not run; main is unchanged unless the
+    message says otherwise. Exit 2."""
+
+
+class LoadBusy(LoadError):
+    """A command that needs the stack to itself (no load open, lock free) was refused; nothing changed."""
+
+    exit_code = ExitCode.BUSY
+
+
+class GateFailed(LoadError):
+    """A load's audit or parity gate failed: nothing published, main unchanged, the branch kept. Exit 3;
+    final for a scheduler (a retry would fail the same way)."""
+
+    exit_code = ExitCode.GATE_FAILED
+
+
+class AuditFailed(GateFailed):
+    """An audit of the load branch failed (``report`` says which)."""
+
+    def __init__(self, report: AuditReport, branch: str) -> None:
+        self.report = report
+        self.branch = branch
+        super().__init__(
+            f"{report.render()}\n\nload {report.load_id} NOT published: main is unchanged; "
+            f"branch {branch} is kept for inspection (ga4lake sql ... --ref {branch})"
+        )
+
+
+class ParityGateFailed(GateFailed):
+    """Gold on the load branch differs from the dbt-ga4 reference by more than the threshold."""
+
+
+def exit_code(exc: BaseException) -> ExitCode | None:
+    """The exit status of an expected failure (its message is printed on one line), None for an unexpected
+    one (it keeps its traceback). A service that does not answer is :attr:`ExitCode.SERVICE_DOWN` whatever
+    the class; a gate failure or a refusal keeps its own code even when its text mentions a connection."""
+    if isinstance(exc, (GateFailed, LoadBusy)):
+        return exc.exit_code
+    if is_service_down(exc):
+        return ExitCode.SERVICE_DOWN
+    if isinstance(exc, Ga4lakeError):
+        return exc.exit_code
+    if isinstance(exc, ConfigError):
+        return ExitCode.USAGE
+    try:
+        from trino.exceptions import TrinoQueryError  # a bad query (the main venv has trino)
+    except ImportError:
+        return None
+    return ExitCode.USAGE if isinstance(exc, TrinoQueryError) else None
 
 
 # messages of connection failures from psycopg2, requests/urllib3 (Nessie, Trino, Airflow) and botocore, and

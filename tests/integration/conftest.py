@@ -97,12 +97,12 @@ def demo_gold(stack: Settings, tmp_path_factory) -> Settings:
     except psycopg2.Error:
         sessions = 0
     if not sessions:
-        from ga4lake.lake import load
+        from ga4lake.load.run import ingest
         from ga4lake.sample.cli import main as sample_main
 
         out = tmp_path_factory.mktemp("demo_gold")
         assert (
             sample_main(["--start", "2020-12-01", "--days", "38", "--scale", "0.05", "--out", str(out)]) == 0
         )
-        assert load.ingest(stack, str(out)).status == "published"
+        assert ingest(stack, str(out)).status == "published"
     return stack

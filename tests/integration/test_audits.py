@@ -30,8 +30,12 @@ import pyarrow.parquet as pq
 import pytest
 from pyspark.sql import functions as F
 
-from ga4lake.lake import load
+from ga4lake.errors import AuditFailed
 from ga4lake.lake.spark import branch_catalog
+from ga4lake.load.lock import load_lock
+from ga4lake.load.plan import wait_for_open_loads
+from ga4lake.load.run import ingest, plan_ingest
+from ga4lake.load.steps import open_load, publish, write_bronze, write_gold, write_silver
 from ga4lake.query import run_sql
 from ga4lake.sample.cli import main as sample_main
 
@@ -66,7 +70,7 @@ def base(lake, tmp_path_factory):
     lake = dataclasses.replace(lake, state_dir=tmp_path_factory.mktemp("state"))
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("GA4LAKE_PARITY_GATE", "0")
-        res = load.ingest(lake, str(src))
+        res = ingest(lake, str(src))
     assert res.status == "published"
     shares = [c for c in res.report.checks if c.name == "null_client_key_ratio"]
     assert len(shares) == 4 and all(c.passed for c in shares), res.report.render()
@@ -74,7 +78,7 @@ def base(lake, tmp_path_factory):
     return lake
 
 
-def assert_blocked_by(err: pytest.ExceptionInfo, audit: str, lake, nessie, head: str) -> load.AuditFailed:
+def assert_blocked_by(err: pytest.ExceptionInfo, audit: str, lake, nessie, head: str) -> AuditFailed:
     """The load failed on ``audit`` alone, named in the message; the target is unchanged."""
     exc = err.value
     failed = {c.name for c in exc.report.failures}
@@ -91,20 +95,20 @@ def assert_blocked_by(err: pytest.ExceptionInfo, audit: str, lake, nessie, head:
 def load_with(lake, spark, src: Path, after: str, tamper: Callable[[str], None]) -> None:
     """The load's real steps (what ``ingest`` and the Airflow tasks run), with ``tamper(catalog)`` applied
     to the load branch right after step ``after`` (bronze, silver or gold)."""
-    with load.load_lock(lake):
-        todo, kinds, _ = load.plan_ingest(lake, spark, str(src), None, None, False, print)
-        load.wait_for_open_loads(lake, print)
-        plan = load.open_load(lake, todo, kinds, print)
+    with load_lock(lake):
+        todo, kinds, _ = plan_ingest(lake, spark, str(src), None, None, False, print)
+        wait_for_open_loads(lake, print)
+        plan = open_load(lake, todo, kinds, print)
         try:
             for name, step in (
-                ("bronze", load.write_bronze),
-                ("silver", load.write_silver),
-                ("gold", load.write_gold),
+                ("bronze", write_bronze),
+                ("silver", write_silver),
+                ("gold", write_gold),
             ):
                 step(spark, lake, plan)
                 if name == after:
                     tamper(branch_catalog(spark, lake, plan.branch))
-            load.publish(spark, lake, plan)
+            publish(spark, lake, plan)
         except BaseException as exc:
             plan.fail(lake, exc)  # as ingest does: the failed load's branch blocks no later load
             raise
@@ -114,8 +118,8 @@ def test_volume_drop_fails_the_volume_audit(base, nessie, tmp_path):
     # the same site at a twelfth of its traffic (a lost export shard, a broken tag on most pages)
     src = sample(tmp_path / "small", DAY, 1, scale="0.004")
     head = nessie.get_reference(base.lake_branch).hash
-    with pytest.raises(load.AuditFailed) as err:
-        load.ingest(base, str(src))
+    with pytest.raises(AuditFailed) as err:
+        ingest(base, str(src))
     exc = assert_blocked_by(err, "volume_vs_trailing_median", base, nessie, head)
     check = exc.report.failures[0]
     assert check.day == DAY and float(check.observed.split("x")[0]) < 0.2
@@ -134,8 +138,8 @@ def test_duplicate_event_keys_fail_the_uniqueness_audit(base, nessie, tmp_path):
     other = denied.set_column(i, table.schema.field(i), pa.array([999] * 5, table.schema.field(i).type))
     pq.write_table(pa.concat_tables([table, other]), path)
     head = nessie.get_reference(base.lake_branch).hash
-    with pytest.raises(load.AuditFailed) as err:
-        load.ingest(base, str(src))
+    with pytest.raises(AuditFailed) as err:
+        ingest(base, str(src))
     exc = assert_blocked_by(err, "event_key_unique", base, nessie, head)
     parts = exc.report.failures[0].observed.split()  # "<distinct> distinct / <keys>"
     assert int(parts[3]) - int(parts[0]) == 5
@@ -144,8 +148,8 @@ def test_duplicate_event_keys_fail_the_uniqueness_audit(base, nessie, tmp_path):
 def test_quarantine_share_fails_the_quarantine_audit(base, nessie, tmp_path):
     src = sample(tmp_path / "bad", DAY, 1, "--consent-denied", CONSENT, "--bad-rows", "0.2")
     head = nessie.get_reference(base.lake_branch).hash
-    with pytest.raises(load.AuditFailed) as err:
-        load.ingest(base, str(src))
+    with pytest.raises(AuditFailed) as err:
+        ingest(base, str(src))
     exc = assert_blocked_by(err, "quarantine_ratio", base, nessie, head)
     assert 0.15 < float(exc.report.failures[0].observed) < 0.25
 
@@ -154,8 +158,8 @@ def test_null_client_key_spike_fails_the_consent_audit(base, nessie, tmp_path):
     # 85 % of sessions without ids: under the 0.95 ceiling, but far above 2 x the site's own ~35 %
     src = sample(tmp_path / "spike", DAY, 1, "--consent-denied", "0.85")
     head = nessie.get_reference(base.lake_branch).hash
-    with pytest.raises(load.AuditFailed) as err:
-        load.ingest(base, str(src))
+    with pytest.raises(AuditFailed) as err:
+        ingest(base, str(src))
     exc = assert_blocked_by(err, "null_client_key_ratio", base, nessie, head)
     check = exc.report.failures[0]
     share = float(check.observed.split()[0])
@@ -167,8 +171,8 @@ def test_null_client_key_spike_fails_the_consent_audit(base, nessie, tmp_path):
 def test_every_key_null_fails_the_consent_audit(base, nessie, tmp_path):
     src = sample(tmp_path / "all_null", DAY, 1, "--consent-denied", "1")
     head = nessie.get_reference(base.lake_branch).hash
-    with pytest.raises(load.AuditFailed) as err:
-        load.ingest(base, str(src))
+    with pytest.raises(AuditFailed) as err:
+        ingest(base, str(src))
     exc = assert_blocked_by(err, "null_client_key_ratio", base, nessie, head)
     assert exc.report.failures[0].observed.startswith("1.0000")
 
@@ -182,7 +186,7 @@ def test_rows_lost_between_landing_and_bronze_fail_landing_eq_bronze(base, spark
             f"DELETE FROM {cat}.bronze.events WHERE pmod(xxhash64(event_timestamp, event_name), 20) = 0"
         )
 
-    with pytest.raises(load.AuditFailed) as err:
+    with pytest.raises(AuditFailed) as err:
         load_with(base, spark, src, "bronze", lose_bronze_rows)
     exc = assert_blocked_by(err, "landing_eq_bronze", base, nessie, head)
     check = exc.report.failures[0]
@@ -196,7 +200,7 @@ def test_rows_lost_in_silver_fail_the_reconciliation(base, spark, nessie, tmp_pa
     def lose_silver_rows(cat: str) -> None:
         spark.sql(f"DELETE FROM {cat}.silver.events WHERE pmod(xxhash64(event_key), 20) = 0")
 
-    with pytest.raises(load.AuditFailed) as err:
+    with pytest.raises(AuditFailed) as err:
         load_with(base, spark, src, "gold", lose_silver_rows)
     exc = assert_blocked_by(err, "bronze_eq_silver_quarantine_dups", base, nessie, head)
     check = exc.report.failures[0]
@@ -220,7 +224,7 @@ def test_null_event_keys_fail_the_not_null_audit(base, spark, nessie, tmp_path):
         spark.sql(f"DELETE FROM {table} WHERE {hit}")
         rows.writeTo(table).append()
 
-    with pytest.raises(load.AuditFailed) as err:
+    with pytest.raises(AuditFailed) as err:
         load_with(base, spark, src, "gold", null_keys)
     exc = assert_blocked_by(err, "event_key_not_null", base, nessie, head)
     assert int(exc.report.failures[0].observed) > 0
@@ -229,7 +233,7 @@ def test_null_event_keys_fail_the_not_null_audit(base, spark, nessie, tmp_path):
 def test_a_consent_heavy_day_passes_and_gold_flags_its_pings(base, nessie, tmp_path):
     src = sample(tmp_path / "good", GOOD_DAY, 1, "--consent-denied", CONSENT)
     head = nessie.get_reference(base.lake_branch).hash
-    res = load.ingest(base, str(src))
+    res = ingest(base, str(src))
     assert res.status == "published" and res.main_before == head != res.main_after
     check = next(c for c in res.report.checks if c.name == "null_client_key_ratio" and c.day == GOOD_DAY)
     assert check.passed and 0.2 < float(check.observed.split()[0]) < 0.5, check

@@ -33,9 +33,12 @@ import pytest
 from ga4lake.airflow_client import CHAIN, AirflowClient
 from ga4lake.config import REPO_ROOT
 from ga4lake.gold.models import GOLD_TABLES, build_gold
-from ga4lake.lake import load
 from ga4lake.lake.spark import branch_catalog
 from ga4lake.lake.tables import LOAD_MANIFEST, QUARANTINE, SILVER_EVENTS
+from ga4lake.load import OPEN_PHASES
+from ga4lake.load.lock import load_lock
+from ga4lake.load.plan import LoadPlan, read_plans
+from ga4lake.load.run import ingest
 from ga4lake.sample.cli import main as sample_main
 from tests.integration.test_rollback import assert_same, lake_fingerprint, pg_fingerprint
 
@@ -62,8 +65,8 @@ def ga4lake(*args: str) -> list[str]:
     return [sys.executable, "-m", "ga4lake.cli", *args]
 
 
-def plans_on(settings) -> list[load.LoadPlan]:
-    return [p for p in load._read_plans(settings) if p.target == settings.lake_branch]
+def plans_on(settings) -> list[LoadPlan]:
+    return [p for p in read_plans(settings) if p.target == settings.lake_branch]
 
 
 @pytest.fixture(scope="module")
@@ -143,7 +146,7 @@ def test_both_loads_succeed_and_the_cli_waits_for_the_open_airflow_load(lake, bo
     assert list(res.runs) == list(CHAIN)
     assert both["cli_rc"] == 0, out
     # the CLI started while the Airflow load was open, and waited for it instead of planning beside it
-    assert both["phase_at_cli_start"] in load.OPEN_PHASES
+    assert both["phase_at_cli_start"] in OPEN_PHASES
     assert f"waiting for open load {both['airflow_load']}" in out, out
     # it planned after the Airflow load published: D2 and D3 were there with the same checksums
     assert "published load_" in out and "1 day(s)" in out, out
@@ -208,9 +211,9 @@ def solo(lake, nessie, exports, tmp_path, monkeypatch):
     nessie.ensure_namespaces(("bronze", "silver", "gold"), settings.lake_branch)
     monkeypatch.setenv("GA4LAKE_PARITY_GATE", "0")
     try:
-        res = load.ingest(settings, str(exports), end=D1, progress=lambda _m: None)
+        res = ingest(settings, str(exports), end=D1, progress=lambda _m: None)
         assert res.status == "published" and res.days == [D1]
-        plan = load.LoadPlan.read(settings, res.load_id)
+        plan = LoadPlan.read(settings, res.load_id)
         assert plan.phase == "synced"
         plan.phase = "published"
         plan.save(settings)
@@ -229,7 +232,7 @@ def test_a_load_sync_step_waits_for_the_load_lock(spark, solo, tmp_path):
     load may already hold the lock: it waits for the lock (naming the holder), then syncs."""
     settings, plan = solo
     log = tmp_path / "sync.log"
-    with load.load_lock(settings, "test_concurrent_loads"), open(log, "w") as fh:
+    with load_lock(settings, "test_concurrent_loads"), open(log, "w") as fh:
         step = subprocess.Popen(
             ga4lake("load", "sync", plan.load_id),
             env=cli_env(settings),
@@ -245,9 +248,9 @@ def test_a_load_sync_step_waits_for_the_load_lock(spark, solo, tmp_path):
         assert "test_concurrent_loads" in log.read_text()  # it names whom it waits for
         time.sleep(3)
         assert step.poll() is None  # still waiting while the lock is held
-        assert load.LoadPlan.read(settings, plan.load_id).phase == "published"
+        assert LoadPlan.read(settings, plan.load_id).phase == "published"
     out, _ = step.communicate(timeout=600)
     assert step.returncode == 0, log.read_text()
     assert json.loads(out.decode().strip().splitlines()[-1])["status"] == "synced"
-    assert load.LoadPlan.read(settings, plan.load_id).phase == "synced"
+    assert LoadPlan.read(settings, plan.load_id).phase == "synced"
     assert_same(pg_fingerprint(spark, settings), lake_fingerprint(spark, settings))

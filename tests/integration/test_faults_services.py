@@ -30,10 +30,11 @@ import pytest
 from ga4lake.config import Settings
 from ga4lake.errors import ExitCode
 from ga4lake.gold.models import GOLD_TABLES
-from ga4lake.lake import load
 from ga4lake.lake.nessie import NessieClient
 from ga4lake.lake.spark import branch_catalog
 from ga4lake.lake.tables import BRONZE_EVENTS, LOAD_MANIFEST, QUARANTINE, SILVER_EVENTS
+from ga4lake.load.plan import open_plans
+from ga4lake.load.run import ingest
 from ga4lake.sample.cli import main as sample_main
 from ga4lake.stack import manager
 from tests.integration.conftest import isolated_lake
@@ -86,7 +87,7 @@ def clean(lake: Settings, spark, data) -> dict[str, dict]:
     with pytest.MonkeyPatch.context() as mp:
         for key, value in LOAD_ENV.items():
             mp.setenv(key, value)
-        assert load.ingest(lake, str(data), progress=quiet).status == "published"
+        assert ingest(lake, str(data), progress=quiet).status == "published"
     counts = {"lake": lake_counts(spark, lake), "pg": pg_counts(lake)}
     gold = {t: n for t, n in counts["lake"].items() if t.startswith("gold.")}
     assert counts["lake"][BRONZE_EVENTS] > 0 and all(n > 0 for n in gold.values()), counts
@@ -173,14 +174,14 @@ def test_outage_fails_clearly_and_a_rerun_recovers(
     assert all(n in (None, 0) for n in pg_counts(target).values())
     plans = plans_of(target)
     assert [p["phase"] for p in plans] == ["failed"], plans
-    assert load.open_plans(target) == []
+    assert open_plans(target) == []
 
     # the service is back: a plain re-run publishes exactly what a clean load publishes
     t1 = time.monotonic()
     with pytest.MonkeyPatch.context() as mp:
         for key, value in LOAD_ENV.items():
             mp.setenv(key, value)
-        res = load.ingest(target, str(data), progress=quiet)
+        res = ingest(target, str(data), progress=quiet)
     assert res.status == "published" and res.main_before == head
     assert lake_counts(spark, target) == clean["lake"]
     assert pg_counts(target) == clean["pg"]

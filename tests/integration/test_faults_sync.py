@@ -28,9 +28,9 @@ import pytest
 import ga4lake
 from ga4lake.errors import ExitCode
 from ga4lake.gold.models import GOLD_TABLES
-from ga4lake.lake import load
 from ga4lake.lake.nessie import NessieClient
 from ga4lake.lake.spark import branch_catalog
+from ga4lake.load.run import ingest
 from ga4lake.sample.cli import main as sample_main
 
 pytestmark = pytest.mark.integration
@@ -55,7 +55,7 @@ def loaded(iso, tmp_path_factory):
     src = sample(tmp_path_factory.mktemp("faults") / "d12", "2020-10-01", 2, seed=11)
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("GA4LAKE_PARITY_GATE", "0")  # the gate has its own tests; here it would add minutes
-        res = load.ingest(iso, str(src))
+        res = ingest(iso, str(src))
     assert res.status == "published" and len(res.days) == 2
     return iso
 
@@ -154,7 +154,7 @@ def test_sync_publishes_all_tables_together(loaded, spark, nessie, tmp_path):
     try:
         with pytest.MonkeyPatch.context() as mp:
             mp.setenv("GA4LAKE_PARITY_GATE", "0")
-            res = load.ingest(loaded, str(src), progress=progress)
+            res = ingest(loaded, str(src), progress=progress)
     finally:
         time.sleep(0.5)
         stop.set()

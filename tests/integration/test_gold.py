@@ -11,9 +11,9 @@ import pytest
 from ga4lake.config import load_env
 from ga4lake.gold.models import GOLD_TABLES, build_gold
 from ga4lake.gold.sync import sync
-from ga4lake.lake import load
 from ga4lake.lake.spark import branch_catalog
 from ga4lake.lake.tables import SILVER_EVENTS
+from ga4lake.load.run import ingest
 from ga4lake.sample.cli import main as sample_main
 
 pytestmark = pytest.mark.integration
@@ -44,7 +44,7 @@ def lake_counts(spark, settings) -> dict[str, int]:
 
 
 def test_first_load_builds_gold_and_syncs_postgres(lake, spark, data):
-    res = load.ingest(lake, str(data), end=date(2020, 11, 7))
+    res = ingest(lake, str(data), end=date(2020, 11, 7))
     assert res.status == "published"
     assert 0 < res.seconds["parity_gate"] <= res.seconds["audit_publish"]  # the gate ran and is timed
     iceberg = lake_counts(spark, lake)
@@ -54,7 +54,7 @@ def test_first_load_builds_gold_and_syncs_postgres(lake, spark, data):
 
 
 def test_incremental_day_equals_full_rebuild_and_sync_follows(lake, spark, data):
-    res = load.ingest(lake, str(data))  # days 8 and 9: incremental
+    res = ingest(lake, str(data))  # days 8 and 9: incremental
     assert res.status == "published" and set(res.kinds.values()) == {"new"}
     cat = branch_catalog(spark, lake, lake.lake_branch)
     full = build_gold(spark.table(f"{cat}.{SILVER_EVENTS}"))

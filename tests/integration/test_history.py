@@ -16,10 +16,10 @@ from datetime import date
 
 import pytest
 
-from ga4lake.lake import load
-from ga4lake.lake.maintain import maintain, trino_catalogs
 from ga4lake.lake.spark import branch_catalog
 from ga4lake.lake.tables import NESSIE_SAFE_PROPERTIES, replace_days
+from ga4lake.load.maintain import maintain, trino_catalogs
+from ga4lake.load.rollback import rollback
 from ga4lake.query import ref_catalog_name, run_sql
 
 pytestmark = pytest.mark.integration
@@ -56,7 +56,7 @@ def test_every_commit_readable_and_rollback_to_the_first(lake, spark, nessie):
     assert _spark_rows(spark, f"{cat}.{ns}.`{name}@{branch}#{first}`") == _rows(1)
 
     # roll the branch back to its first commit of the table
-    undone = load.rollback(lake, first).undone
+    undone = rollback(lake, first).undone
     assert len(undone) == COMMITS - 1
     assert nessie.get_reference(branch).hash == first
     assert _spark_rows(spark, f"{cat}.{TABLE}") == _rows(1)

@@ -15,10 +15,12 @@ from pathlib import Path
 import pytest
 
 from ga4lake.gold.models import GOLD_TABLES, build_gold
-from ga4lake.lake import load
 from ga4lake.lake.nessie import NessieClient
 from ga4lake.lake.spark import branch_catalog
 from ga4lake.lake.tables import BRONZE_EVENTS, LOAD_MANIFEST, QUARANTINE, SILVER_EVENTS
+from ga4lake.load.plan import LoadPlan
+from ga4lake.load.run import plan_ingest
+from ga4lake.load.steps import open_load, publish, write_bronze, write_gold, write_silver
 from ga4lake.sample.cli import main as sample_main
 
 pytestmark = pytest.mark.integration
@@ -49,13 +51,13 @@ def state(lake, spark, data) -> dict:
     The steps run as Airflow's tasks run them (no stack-wide load lock: the module's branch is its own;
     no parity gate or PostgreSQL sync: test_gold covers those)."""
     for start, end in ((None, date(2020, 11, 2)), (DAY3, DAY3)):
-        todo, kinds, _ = load.plan_ingest(lake, spark, str(data), start, end, False, quiet)
+        todo, kinds, _ = plan_ingest(lake, spark, str(data), start, end, False, quiet)
         assert set(kinds.values()) == {"new"}
-        plan = load.open_load(lake, todo, kinds, quiet)
-        for step in (load.write_bronze, load.write_silver, load.write_gold):
+        plan = open_load(lake, todo, kinds, quiet)
+        for step in (write_bronze, write_silver, write_gold):
             step(spark, lake, plan, progress=quiet)
         if end != DAY3:
-            load.publish(spark, lake, plan, parity=False, progress=quiet)
+            publish(spark, lake, plan, parity=False, progress=quiet)
     assert plan.days == [DAY3]
     first = NessieClient(lake.nessie_api).get_reference(plan.branch).hash
     return {"plan": plan, "first": first, "cat": branch_catalog(spark, lake, plan.branch)}
@@ -82,12 +84,12 @@ def assert_branch_as_first_run(spark, st: dict, tables: tuple[str, ...], what: s
         assert_same_rows(spark, f"{cat}.{t}", f"{cat}.{ns}.`{name}@{branch}#{first}`", f"{what}: {t}")
 
 
-def rerun(spark, settings, plan: load.LoadPlan, step: str) -> None:
+def rerun(spark, settings, plan: LoadPlan, step: str) -> None:
     """The step's task died after writing, before saving its phase: Airflow retries it on the plan."""
     before = {"bronze": "landed", "silver": "bronze", "gold": "silver"}[step]
     plan.phase = before
     plan.save(settings)
-    {"bronze": load.write_bronze, "silver": load.write_silver, "gold": load.write_gold}[step](
+    {"bronze": write_bronze, "silver": write_silver, "gold": write_gold}[step](
         spark, settings, plan, progress=quiet
     )
     assert plan.phase == step
@@ -117,19 +119,19 @@ def test_gold_rerun_after_failure_between_delete_and_append(lake, spark, state, 
     plan.save(lake)
     monkeypatch.setenv("GA4LAKE_FAULT_AFTER", "gold.delete.dim_user")
     with pytest.raises(RuntimeError, match="injected fault after gold.delete.dim_user"):
-        load.write_gold(spark, lake, plan, progress=quiet)
+        write_gold(spark, lake, plan, progress=quiet)
     assert plan.phase == "silver"
     # the fault hit between the DELETE and the append: dim_user lost the rows of this load's users
     assert spark.table(f"{cat}.gold.dim_user").count() < users_before
     monkeypatch.delenv("GA4LAKE_FAULT_AFTER")
-    load.write_gold(spark, lake, plan, progress=quiet)
+    write_gold(spark, lake, plan, progress=quiet)
     assert plan.phase == "gold"
     assert_branch_as_first_run(spark, state, GOLD, "gold re-run after a failed run")
 
 
 def test_published_gold_equals_full_rebuild(lake, spark, state):
     plan = state["plan"]
-    load.publish(spark, lake, plan, parity=False, progress=quiet)
+    publish(spark, lake, plan, parity=False, progress=quiet)
     cat = branch_catalog(spark, lake, lake.lake_branch)
     full = build_gold(spark.table(f"{cat}.{SILVER_EVENTS}"))
     assert spark.table(f"{cat}.gold.fact_events").where(f"event_date = DATE '{DAY3}'").count() > 0

@@ -18,8 +18,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from ga4lake.lake import load
+from ga4lake.errors import AuditFailed, ParityGateFailed
 from ga4lake.lake.landing import LandingError
+from ga4lake.load.rollback import rollback
+from ga4lake.load.run import ingest, rerun
 from ga4lake.query import run_sql
 from ga4lake.sample.cli import main as sample_main
 
@@ -61,7 +63,7 @@ def file_rows(directory: Path) -> int:
 
 def test_ingest_reconciles_layers_and_rerun_changes_nothing(lake, nessie, tmp_path):
     src = sample(tmp_path / "week", "2020-11-01", 7, "--duplicates", "0.01", "--bad-rows", "0.005")
-    res = load.ingest(lake, str(src))
+    res = ingest(lake, str(src))
     assert res.status == "published" and res.report.passed
     assert set(res.kinds.values()) == {"new"} and len(res.days) == 7
 
@@ -82,7 +84,7 @@ def test_ingest_reconciles_layers_and_rerun_changes_nothing(lake, nessie, tmp_pa
     assert scalar(lake, "SELECT count(*) FROM bronze.load_manifest") == 7
 
     head = nessie.get_reference(lake.lake_branch).hash
-    again = load.ingest(lake, str(src))
+    again = ingest(lake, str(src))
     assert again.status == "noop"
     assert nessie.get_reference(lake.lake_branch).hash == head
     assert scalar(lake, f"SELECT count(*) FROM silver.events WHERE {f}") == silver
@@ -94,7 +96,7 @@ def test_restated_days_replace_their_rows(lake, tmp_path):
         tmp_path / "week", "2020-11-01", 7, "--duplicates", "0.01", "--bad-rows", "0.005", "--late-days", "2"
     )
     before = dict(q(lake, "SELECT CAST(event_date AS varchar), count(*) FROM silver.events GROUP BY 1"))
-    res = load.ingest(lake, str(src))
+    res = ingest(lake, str(src))
     assert res.status == "published"
     assert res.kinds == {"2020-11-06": "restatement", "2020-11-07": "restatement"}
     after = dict(q(lake, "SELECT CAST(event_date AS varchar), count(*) FROM silver.events GROUP BY 1"))
@@ -118,7 +120,7 @@ def test_restated_days_replace_their_rows(lake, tmp_path):
 
 def test_drift_days_add_columns_and_older_days_read_null(lake, tmp_path):
     src = sample(tmp_path / "drift", "2020-11-08", 7, "--drift")
-    res = load.ingest(lake, str(src))
+    res = ingest(lake, str(src))
     assert res.status == "published"
     cols = {r[0] for r in q(lake, "SHOW COLUMNS FROM bronze.events")}
     assert {"collected_traffic_source", "is_active_user", "batch_event_index"} <= cols
@@ -160,7 +162,7 @@ def test_type_change_is_quarantined_with_reason(lake, tmp_path):
         table.schema.get_field_index("event_timestamp"), "event_timestamp", pa.array(ts, pa.string())
     )
     pq.write_table(table, path)
-    res = load.ingest(lake, str(src))
+    res = ingest(lake, str(src))
     assert res.status == "published"
     rows = q(lake, "SELECT reason, rescued_data FROM silver.quarantine WHERE event_date = DATE '2020-11-15'")
     assert len(rows) == 2 and all(r[0].startswith("type_change") and "not-a-timestamp" in r[1] for r in rows)
@@ -187,7 +189,7 @@ def test_bad_files_fail_clearly_and_leave_main_unchanged(lake, nessie, tmp_path,
     head = nessie.get_reference(lake.lake_branch).hash
     refs = {r.name for r in nessie.list_references()}
     with pytest.raises(LandingError) as err:
-        load.ingest(lake, str(src))
+        ingest(lake, str(src))
     assert str(bad) in str(err.value)
     assert {"corrupt": "cannot read", "wrong_schema": "missing column", "empty": "empty export file"}[
         kind
@@ -201,8 +203,8 @@ def test_failed_audit_never_reaches_main_and_keeps_the_branch(lake, nessie, tmp_
     src = sample(tmp_path / "consent", "2020-11-22", 2, "--consent-denied", "1")
     head = nessie.get_reference(lake.lake_branch).hash
     total = scalar(lake, "SELECT count(*) FROM silver.events")
-    with pytest.raises(load.AuditFailed) as err:
-        load.ingest(lake, str(src))
+    with pytest.raises(AuditFailed) as err:
+        ingest(lake, str(src))
     assert "null_client_key_ratio" in str(err.value) and "NOT published" in str(err.value)
     assert nessie.get_reference(lake.lake_branch).hash == head
     assert scalar(lake, "SELECT count(*) FROM silver.events") == total
@@ -223,8 +225,8 @@ def test_parity_gate_blocks_publish_when_gold_differs_from_the_reference(lake, n
     # 2 % malformed rows: the contract quarantines them (audit allows 5 %), the dbt-ga4 reference counts them
     src = sample(tmp_path / "bad", "2020-11-28", 2, "--bad-rows", "0.02")
     head = nessie.get_reference(lake.lake_branch).hash
-    with pytest.raises(load.ParityGateFailed) as err:
-        load.ingest(lake, str(src))
+    with pytest.raises(ParityGateFailed) as err:
+        ingest(lake, str(src))
     msg = str(err.value)
     assert "fact_events" in msg and "FAIL" in msg and "NOT published" in msg
     assert nessie.get_reference(lake.lake_branch).hash == head  # main (the test branch) never moved
@@ -256,7 +258,7 @@ def test_sigkill_mid_load_leaves_main_unchanged_and_rerun_completes(lake, nessie
     assert nessie.get_reference(lake.lake_branch).hash == head
     assert scalar(lake, "SELECT count(*) FROM bronze.events WHERE _shard_date >= DATE '2020-11-24'") == 0
 
-    res = load.ingest(lake, str(src))
+    res = ingest(lake, str(src))
     assert res.status == "published" and set(res.kinds.values()) == {"new"}
     bronze = scalar(lake, "SELECT count(*) FROM bronze.events WHERE _shard_date >= DATE '2020-11-24'")
     assert (
@@ -280,12 +282,12 @@ def test_rollback_of_a_bad_published_load_restores_previous_counts(lake, nessie,
         )
         == 0
     )
-    res = load.ingest(lake, str(src))
+    res = ingest(lake, str(src))
     assert res.status == "published"
     assert (
         dict(q(lake, "SELECT CAST(event_date AS varchar), count(*) FROM silver.events GROUP BY 1")) != before
     )
-    undone = load.rollback(lake, head[:16]).undone
+    undone = rollback(lake, head[:16]).undone
     assert [c.properties.get("ga4lake.load_id") for c in undone] == [res.load_id]
     assert nessie.get_reference(lake.lake_branch).hash == head
     assert (
@@ -295,6 +297,6 @@ def test_rollback_of_a_bad_published_load_restores_previous_counts(lake, nessie,
 
 def test_run_reprocesses_landed_days(lake):
     before = scalar(lake, "SELECT count(*) FROM silver.events WHERE event_date = DATE '2020-11-03'")
-    res = load.rerun(lake, date(2020, 11, 3), date(2020, 11, 3))
+    res = rerun(lake, date(2020, 11, 3), date(2020, 11, 3))
     assert res.status == "published" and res.kinds == {"2020-11-03": "reprocess"}
     assert scalar(lake, "SELECT count(*) FROM silver.events WHERE event_date = DATE '2020-11-03'") == before

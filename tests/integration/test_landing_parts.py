@@ -15,8 +15,8 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from ga4lake.lake import load
 from ga4lake.lake.landing import LandingError
+from ga4lake.load.run import ingest, rerun
 from ga4lake.query import run_sql
 from ga4lake.sample.cli import main as sample_main
 
@@ -81,7 +81,7 @@ def split(path: Path, out: Path, stem: str, n: int) -> list[str]:
 
 def test_split_day_loads_every_row_like_the_unsplit_day(lake, tmp_path):
     whole = sample(tmp_path / "whole", "2020-11-01", 2)
-    res = load.ingest(lake, str(whole))
+    res = ingest(lake, str(whole))
     assert res.status == "published" and res.kinds == {"2020-11-01": "new", "2020-11-02": "new"}
     file_rows = pq.ParquetFile(whole / "events_20201102.parquet").metadata.num_rows
     unsplit = counts(lake, "2020-11-02")
@@ -91,7 +91,7 @@ def test_split_day_loads_every_row_like_the_unsplit_day(lake, tmp_path):
     parts.mkdir()
     shutil.copy(whole / "events_20201101.parquet", parts)
     names = split(whole / "events_20201102.parquet", parts, "events_20201102", 3)
-    res = load.ingest(lake, str(parts))
+    res = ingest(lake, str(parts))
     # the unchanged day is a no-op; the split day's part set is a new version of the day (a restatement)
     assert res.status == "published" and res.kinds == {"2020-11-02": "restatement"}
     assert res.rows == {"2020-11-02": file_rows}
@@ -107,12 +107,12 @@ def test_split_day_loads_every_row_like_the_unsplit_day(lake, tmp_path):
     assert (file_name, rows, kind) == (",".join(names), file_rows, "restatement")
     assert landing_uri.endswith("/")  # the folder of the day's landed parts
 
-    again = load.ingest(lake, str(parts))  # the same part set: nothing to do
+    again = ingest(lake, str(parts))  # the same part set: nothing to do
     assert again.status == "noop"
 
     # reprocessing from the landed originals reads every part back from the object store
-    rerun = load.rerun(lake, date(2020, 11, 2), date(2020, 11, 2))
-    assert rerun.status == "published" and rerun.rows == {"2020-11-02": file_rows}
+    again = rerun(lake, date(2020, 11, 2), date(2020, 11, 2))
+    assert again.status == "published" and again.rows == {"2020-11-02": file_rows}
     assert counts(lake, "2020-11-02") == unsplit
 
 
@@ -125,14 +125,14 @@ def test_intraday_day_is_provisional_until_the_daily_table_replaces_it(lake, tmp
     pq.write_table(partial.slice(0, 600), src / "events_intraday_20201103-000000000000.parquet")
     pq.write_table(partial.slice(600), src / "events_intraday_20201103-000000000001.parquet")
 
-    res = load.ingest(lake, str(src))
+    res = ingest(lake, str(src))
     assert res.status == "published" and res.kinds == {"2020-11-03": "intraday"}
     assert counts(lake, "2020-11-03") == (partial.num_rows, partial.num_rows)
     assert manifest(lake, "2020-11-03")[3] == "intraday"
 
     shutil.copy(daily, src)  # the daily table arrives; GA4 may not have dropped the intraday one yet
     notes: list[str] = []
-    res = load.ingest(lake, str(src), progress=notes.append)
+    res = ingest(lake, str(src), progress=notes.append)
     assert res.status == "published" and res.kinds == {"2020-11-03": "restatement"}
     assert any(
         "intraday" in n and "ignored" in n and "events_intraday_20201103-000000000000" in n for n in notes
@@ -144,7 +144,7 @@ def test_intraday_day_is_provisional_until_the_daily_table_replaces_it(lake, tmp
     # intraday files alone never replace a day loaded from its daily table
     (src / "events_20201103.parquet").unlink()
     notes = []
-    res = load.ingest(lake, str(src), progress=notes.append)
+    res = ingest(lake, str(src), progress=notes.append)
     assert res.status == "noop"
     assert any("loaded from its daily export" in n for n in notes)
     assert counts(lake, "2020-11-03") == (full.num_rows, full.num_rows)
@@ -157,7 +157,7 @@ def test_unrecognised_file_fails_naming_it_and_main_is_unchanged(lake, nessie, t
     head = nessie.get_reference(lake.lake_branch).hash
     refs = {r.name for r in nessie.list_references()}
     with pytest.raises(LandingError) as err:
-        load.ingest(lake, str(src))
+        ingest(lake, str(src))
     assert str(src / "notes.txt") in str(err.value)
     assert str(src / "events_2020-11-04.parquet") in str(err.value)
     assert nessie.get_reference(lake.lake_branch).hash == head

@@ -11,9 +11,10 @@ import pytest
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from ga4lake.errors import ParityGateFailed
 from ga4lake.gold.models import build
-from ga4lake.lake import load
 from ga4lake.lake.nessie import NessieClient
+from ga4lake.load.run import ingest
 from ga4lake.sample.cli import main as sample_main
 
 pytestmark = pytest.mark.integration
@@ -50,8 +51,8 @@ def _every_purchase_event_an_order(sessions: DataFrame) -> DataFrame:
 def test_a_logic_bug_in_gold_fails_the_gate_on_its_measure(lake, export, monkeypatch, bug, measure) -> None:
     head = NessieClient(lake.nessie_api).get_reference(lake.lake_branch).hash
     _inject(monkeypatch, bug)
-    with pytest.raises(load.ParityGateFailed) as failed:
-        load.ingest(lake, export, force=True)
+    with pytest.raises(ParityGateFailed) as failed:
+        ingest(lake, export, force=True)
     report = str(failed.value)
     fails = [line for line in report.splitlines() if line.strip().startswith("FAIL ")]
     # the measure is named; no row count failed (each row-count check is a line ending in "pass")

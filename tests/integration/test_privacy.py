@@ -16,12 +16,13 @@ import pytest
 from pyspark.sql import functions as F
 
 from ga4lake.gold.models import GOLD_TABLES, build_gold
-from ga4lake.lake import landing, load
-from ga4lake.lake.erase import USER_COLUMNS, erase_user, render
+from ga4lake.lake import landing
 from ga4lake.lake.nessie import NessieClient
 from ga4lake.lake.privacy import pii_key
 from ga4lake.lake.spark import branch_catalog
 from ga4lake.lake.tables import BRONZE_EVENTS, LOAD_MANIFEST, QUARANTINE, SILVER_EVENTS
+from ga4lake.load.erase import USER_COLUMNS, erase_user, render
+from ga4lake.load.run import ingest
 from ga4lake.query import run_sql
 from ga4lake.sample.cli import main as sample_main
 from tests.integration.test_gold import pg_counts
@@ -70,7 +71,7 @@ def loaded(lake, spark, data, monkeypatch_module, tmp_path_factory):
     (their branches never meet)."""
     monkeypatch_module.setenv("GA4LAKE_PARITY_GATE", "0")  # parity is test_gold's subject, not ours
     settings = dataclasses.replace(lake, state_dir=tmp_path_factory.mktemp("privacy_state"))
-    res = load.ingest(settings, str(data))
+    res = ingest(settings, str(data))
     assert res.status == "published" and len(res.days) == 2
     return settings
 
@@ -281,7 +282,7 @@ def test_erase_lists_only_the_landed_files_that_hold_the_user(loaded, spark, tmp
 
 
 def test_erase_rejects_a_malformed_id(loaded):
-    from ga4lake.lake.erase import ErasureError
+    from ga4lake.load.erase import ErasureError
 
     with pytest.raises(ErasureError, match="not a user_pseudo_id"):
         erase_user(loaded, "x'; DROP TABLE bronze.events; --")

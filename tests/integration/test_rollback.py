@@ -23,9 +23,10 @@ from pyspark.sql import types as T
 
 from ga4lake.cli import main as cli
 from ga4lake.gold.models import GOLD_TABLES
-from ga4lake.lake import load
-from ga4lake.lake.load import LoadPlan
 from ga4lake.lake.spark import branch_catalog
+from ga4lake.load.plan import LoadPlan, idle_limit, process_owner
+from ga4lake.load.rollback import rollback
+from ga4lake.load.run import ingest
 from ga4lake.sample.cli import main as sample_main
 
 pytestmark = pytest.mark.integration
@@ -52,7 +53,7 @@ def good(iso, tmp_path_factory) -> Path:
     src = sample(tmp_path_factory.mktemp("rollback") / "good", "2020-11-01", 3, seed=7)
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("GA4LAKE_PARITY_GATE", "0")
-        res = load.ingest(iso, str(src), end=date(2020, 11, 2))
+        res = ingest(iso, str(src), end=date(2020, 11, 2))
     assert res.status == "published" and len(res.days) == 2
     return src
 
@@ -132,7 +133,7 @@ def test_a_bad_load_is_rolled_back_on_the_lake_and_in_postgres(iso, nessie, spar
     assert_same(pg_fingerprint(spark, iso), before)  # the first load synced
 
     # a "bad" restatement that passes the audits: day 2 re-exported by another seed
-    bad = load.ingest(iso, str(sample(tmp_path / "bad", "2020-11-02", 1, seed=99)))
+    bad = ingest(iso, str(sample(tmp_path / "bad", "2020-11-02", 1, seed=99)))
     assert bad.status == "published" and bad.kinds == {"2020-11-02": "restatement"}
     published = head(nessie, iso)
     after_bad = pg_fingerprint(spark, iso)
@@ -146,7 +147,7 @@ def test_a_bad_load_is_rolled_back_on_the_lake_and_in_postgres(iso, nessie, spar
     assert_same(pg_fingerprint(spark, iso), after_bad)
     assert LoadPlan.read(iso, bad.load_id).phase == "synced"
 
-    res = load.rollback(iso, restored[:16], spark=spark)
+    res = rollback(iso, restored[:16], spark=spark)
     assert [c.properties.get("ga4lake.load_id") for c in res.undone] == [bad.load_id]
     assert res.head_before == published and head(nessie, iso) == restored
     lake_now = lake_fingerprint(spark, iso)
@@ -181,7 +182,7 @@ def test_rollback_refuses_while_a_load_is_open_or_not_yet_synced(iso, nessie, go
     current, earlier = log[0].hash, log[1].hash
     tag = f"{time.time_ns()}"
     for phase in ("silver", "published"):  # open; published but its sync still to run
-        p = fake_plan(iso, f"load_20201103_20201103_refuse{phase}{tag}", phase, load.process_owner("cli"))
+        p = fake_plan(iso, f"load_20201103_20201103_refuse{phase}{tag}", phase, process_owner("cli"))
         try:
             assert cli(["rollback", "--to", earlier[:16]]) == 5
             err = capsys.readouterr().err
@@ -199,11 +200,11 @@ def test_a_load_whose_owner_is_gone_is_failed_and_the_next_ingest_proceeds(
     tag = f"{time.time_ns()}"
     cli_plan = fake_plan(iso, f"load_20201103_20201103_dead{tag}", "silver", f"cli:{int(dead.stdout)}:1")
     idle_plan = fake_plan(iso, f"load_20201103_20201103_idle{tag}", "gold", "steps")
-    old = time.time() - load.idle_limit() - 60  # its Airflow task gave up over 11 minutes ago
+    old = time.time() - idle_limit() - 60  # its Airflow task gave up over 11 minutes ago
     os.utime(LoadPlan.path(iso, idle_plan.load_id), (old, old))
 
     try:
-        res = load.ingest(iso, str(good))  # day 3 is new; waiting for the stale plans would raise
+        res = ingest(iso, str(good))  # day 3 is new; waiting for the stale plans would raise
         assert res.status == "published" and res.kinds == {"2020-11-03": "new"}
         for p, why in ((cli_plan, "died"), (idle_plan, "exhausted its retries")):
             back = LoadPlan.read(iso, p.load_id)

@@ -11,8 +11,8 @@ from datetime import date
 import psycopg2
 import pytest
 
-from ga4lake.lake import load
-from ga4lake.lake.load import LoadPlan
+from ga4lake.load.plan import LoadPlan, read_plans
+from ga4lake.load.run import ingest
 from tests.integration.test_rollback import assert_same, lake_fingerprint, pg_fingerprint, sample
 
 pytestmark = pytest.mark.integration
@@ -46,15 +46,15 @@ def test_a_rerun_syncs_a_load_that_published_without_its_sync(
 
     monkeypatch.setenv("GA4LAKE_FAULT_AFTER", "load.published")
     with pytest.raises(RuntimeError, match="injected fault after load.published"):
-        load.ingest(iso, str(src))
-    (plan,) = [p for p in load._read_plans(iso) if p.days == [date(2020, 11, 1)]]
+        ingest(iso, str(src))
+    (plan,) = [p for p in read_plans(iso) if p.days == [date(2020, 11, 1)]]
     assert plan.phase == "published"
     assert nessie.get_reference(iso.lake_branch).hash != head_before  # on the lake branch …
     assert "fact_sessions" not in _pg_tables(iso)  # … but never synced
 
     monkeypatch.delenv("GA4LAKE_FAULT_AFTER")
     capsys.readouterr()
-    res = load.ingest(iso, str(src))  # the same command again
+    res = ingest(iso, str(src))  # the same command again
     assert res.status == "noop"
     assert res.synced["fact_sessions"] > 0
     assert "never synced to PostgreSQL" in capsys.readouterr().err
@@ -62,4 +62,4 @@ def test_a_rerun_syncs_a_load_that_published_without_its_sync(
     assert_same(pg_fingerprint(spark, iso), lake_fingerprint(spark, iso))
 
     # nothing left to finish: a third run is a plain no-op
-    assert load.ingest(iso, str(src)).synced == {}
+    assert ingest(iso, str(src)).synced == {}

@@ -19,7 +19,7 @@ import pytest
 
 from ga4lake.config import REPO_ROOT
 from ga4lake.gold.models import GOLD_TABLES
-from ga4lake.lake import load
+from ga4lake.load.run import ingest
 from ga4lake.sample.cli import main as sample_main
 from ga4lake.validate import cli, dbt, parity
 from tests.dbt_sources import gold_source
@@ -43,7 +43,7 @@ def gold(lake, tmp_path_factory):
     out = tmp_path_factory.mktemp("validate") / "export"
     args = ["--start", "2020-11-01", "--days", "4", "--scale", "0.1", "--seed", "23", "--out", str(out)]
     assert sample_main([*args, "--consent-denied", "0.01", "--duplicates", "0.005"]) == 0
-    assert load.ingest(lake, str(out)).status == "published"
+    assert ingest(lake, str(out)).status == "published"
     yield lake
     conn = _pg(lake)
     with conn.cursor() as cur:

@@ -6,7 +6,8 @@ from datetime import date
 
 import pytest
 
-from ga4lake.lake.erase import (
+from ga4lake.lake.silver import build_silver
+from ga4lake.load.erase import (
     Erasure,
     ErasureError,
     check_user_pseudo_id,
@@ -14,7 +15,6 @@ from ga4lake.lake.erase import (
     render,
     user_keys,
 )
-from ga4lake.lake.silver import build_silver
 from tests.unit.test_silver import bronze, event
 
 

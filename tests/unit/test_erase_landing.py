@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from ga4lake.lake.erase import ErasureError, landing_uris
+from ga4lake.load.erase import ErasureError, landing_uris
 
 ROOT = "s3://b/landing/ga4"
 MANIFEST = {

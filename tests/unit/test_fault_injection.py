@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from ga4lake.config import inject_fault
-from ga4lake.lake.load import LoadPlan
+from ga4lake.load.plan import LoadPlan
 
 
 def test_fault_fires_only_at_the_named_point():

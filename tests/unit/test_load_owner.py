@@ -13,8 +13,9 @@ import time
 import pytest
 
 from ga4lake.config import load_settings
-from ga4lake.lake import load
-from ga4lake.lake.load import LoadBusy, LoadError, LoadPlan, active_plans, open_plans, owner_gone
+from ga4lake.errors import LoadBusy, LoadError
+from ga4lake.load.lock import load_lock
+from ga4lake.load.plan import LoadPlan, active_plans, open_plans, owner_gone, process_owner, running_step
 
 from .test_load_plan import plan
 
@@ -36,7 +37,7 @@ def age(settings, load_id: str, seconds: float) -> None:
 
 
 def test_cli_owner_is_this_process_by_pid_and_start_time(settings):
-    p = plan("load_cli", phase="silver", owner=load.process_owner("cli"))
+    p = plan("load_cli", phase="silver", owner=process_owner("cli"))
     p.save(settings)
     assert owner_gone(settings, p) is None
     assert [q.load_id for q in open_plans(settings)] == ["load_cli"]
@@ -66,7 +67,7 @@ def test_a_scheduler_plan_between_steps_is_gone_only_after_the_idle_limit(settin
 
 
 def test_a_running_step_keeps_its_plan_alive_however_old_and_a_killed_one_counts_as_idle(settings):
-    p = plan("load_step", phase="gold", owner=load.process_owner("step"))
+    p = plan("load_step", phase="gold", owner=process_owner("step"))
     p.save(settings)
     age(settings, "load_step", 86_400)
     assert owner_gone(settings, p) is None
@@ -80,8 +81,8 @@ def test_a_running_step_keeps_its_plan_alive_however_old_and_a_killed_one_counts
 def test_running_step_names_the_process_then_hands_back_to_the_scheduler(settings):
     p = plan("load_run", phase="bronze")
     p.save(settings)
-    with load.running_step(settings, p):
-        assert LoadPlan.read(settings, "load_run").owner == load.process_owner("step")
+    with running_step(settings, p):
+        assert LoadPlan.read(settings, "load_run").owner == process_owner("step")
         p.advance(settings, "silver")
     back = LoadPlan.read(settings, "load_run")
     assert back.owner == "steps" and back.phase == "silver"
@@ -92,13 +93,13 @@ def test_a_step_does_not_revive_a_plan_failed_meanwhile(settings):
     p.save(settings)
     stale = LoadPlan.read(settings, "load_late")
     p.fail(settings, RuntimeError("owner gone"))
-    with pytest.raises(LoadError, match="now failed"), load.running_step(settings, stale):
+    with pytest.raises(LoadError, match="now failed"), running_step(settings, stale):
         pass
     assert LoadPlan.read(settings, "load_late").phase == "failed"
 
 
 def test_published_plans_with_a_live_owner_are_active(settings):
-    plan("load_pub", phase="published", owner=load.process_owner("step")).save(settings)
+    plan("load_pub", phase="published", owner=process_owner("step")).save(settings)
     plan("load_done", phase="synced").save(settings)
     plan("load_orphan", phase="published", owner=f"cli:{dead_pid()}:1").save(settings)
     assert [p.load_id for p in active_plans(settings)] == ["load_pub"]
@@ -107,10 +108,10 @@ def test_published_plans_with_a_live_owner_are_active(settings):
 
 def test_the_lock_refuses_a_rollback_on_the_holders_target_naming_the_holder(settings):
     refused = pytest.raises(LoadBusy, match=r"held by ga4lake ingest on itest_plan \(pid \d+")
-    rollback = load.load_lock(settings, "rollback", same_target="refuse")
-    with load.load_lock(settings, "ga4lake ingest"), refused, rollback:
+    rollback = load_lock(settings, "rollback", same_target="refuse")
+    with load_lock(settings, "ga4lake ingest"), refused, rollback:
         pass
-    with load.load_lock(settings, "rollback", same_target="refuse"):  # free again
+    with load_lock(settings, "rollback", same_target="refuse"):  # free again
         pass
 
 
@@ -119,10 +120,10 @@ def test_the_lock_waits_for_a_holder_on_another_target(settings):
     got = threading.Event()
 
     def rollback_elsewhere() -> None:
-        with load.load_lock(other, "rollback", same_target="refuse"):
+        with load_lock(other, "rollback", same_target="refuse"):
             got.set()
 
-    with load.load_lock(settings, "ga4lake ingest"):
+    with load_lock(settings, "ga4lake ingest"):
         t = threading.Thread(target=rollback_elsewhere)
         t.start()
         assert not got.wait(1.0)  # blocked, not refused

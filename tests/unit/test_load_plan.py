@@ -11,8 +11,9 @@ from datetime import date
 import pytest
 
 from ga4lake.config import load_settings
+from ga4lake.errors import LoadError
 from ga4lake.gold.step import Scope
-from ga4lake.lake.load import LoadError, LoadPlan, open_plans
+from ga4lake.load.plan import LoadPlan, open_plans
 
 
 @pytest.fixture

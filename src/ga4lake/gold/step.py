@@ -3,7 +3,7 @@ with bronze and silver (one Nessie merge), then — once on main — sync exactl
 
 The first load builds every table in full; later loads apply the incremental deltas of
 :func:`ga4lake.gold.models.build_gold_incremental` (each delta replaces the rows of its scope).
-The scopes are kept on the load context so the Postgres sync replaces the same rows after the merge.
+The scopes are kept in the load's plan so the Postgres sync replaces the same rows after the merge.
 
 Re-running the step on the same load (an Airflow retry) writes exactly what one run writes: whether the
 build is full or incremental, and the prior dim_page/dim_user the deltas merge into, are read at the load's
@@ -13,7 +13,8 @@ start commit, not at the branch head a failed attempt may already have changed.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from datetime import date
+from typing import Any
 
 from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
@@ -23,9 +24,6 @@ from ga4lake.config import inject_fault
 from ga4lake.gold.models import GOLD_TABLES, build_gold, build_gold_incremental
 from ga4lake.gold.models.build import PRIOR_TABLES, write_order
 from ga4lake.lake.tables import SILVER_EVENTS, TABLE_PROPERTIES, overwrite_values
-
-if TYPE_CHECKING:
-    from ga4lake.lake.load import LoadContext
 
 GOLD_NAMESPACE = "gold"
 
@@ -40,6 +38,19 @@ class Scope:
     @property
     def full(self) -> bool:
         return self.values is None
+
+    def to_json(self) -> dict[str, Any]:
+        """The scope as a load's plan stores it (dates as ISO strings); :meth:`from_json` reads it back."""
+        dates = bool(self.values) and isinstance(self.values[0], date)  # type: ignore[index]
+        values = None if self.values is None else [v.isoformat() if dates else v for v in self.values]
+        return {"column": self.column, "values": values, "dates": dates}
+
+    @classmethod
+    def from_json(cls, obj: dict[str, Any]) -> Scope:
+        values = obj["values"]
+        if values is not None and obj.get("dates"):
+            values = [date.fromisoformat(v) for v in values]
+        return cls(obj["column"], values)
 
 
 def table_name(catalog: str, name: str) -> str:
@@ -97,19 +108,28 @@ def _replace_scope(
     rows.writeTo(table).option("mergeSchema", "true").append()
 
 
-def build_on_branch(ctx: LoadContext) -> dict[str, Scope]:
+def build_on_branch(
+    spark: SparkSession,
+    catalog: str,
+    branch: str,
+    start_commit: str,
+    days: list[date],
+    kinds: dict[str, str],
+    load_id: str,
+) -> dict[str, Scope]:
     """Write gold for the load's days on its branch; returns the scope each table's sync must replace.
 
     Everything that decides what is written is read at the load's start commit or from this load's own
     silver: a table missing at the start → full build (createOrReplace); otherwise the deltas merge into
     the prior dim_page/dim_user *at the start commit*. Reading them at the branch head instead would merge
-    a retried load's users into rows its earlier attempt already merged (prior + new − context twice)."""
-    spark: SparkSession = ctx.spark  # type: ignore[assignment]
-    if not ctx.start_commit:
-        raise ValueError(f"load {ctx.load_id}: gold needs the commit its branch started from")
-    events = spark.table(f"{ctx.catalog}.{SILVER_EVENTS}")
-    names = {n: table_name(ctx.catalog, n) for n in GOLD_TABLES}
-    at_start = {n: table_at(ctx.catalog, n, ctx.branch, ctx.start_commit) for n in GOLD_TABLES}
+    a retried load's users into rows its earlier attempt already merged (prior + new − context twice).
+
+    ``kinds``: day (ISO) -> new | restatement | reprocess | intraday, as the load planned them."""
+    if not start_commit:
+        raise ValueError(f"load {load_id}: gold needs the commit its branch started from")
+    events = spark.table(f"{catalog}.{SILVER_EVENTS}")
+    names = {n: table_name(catalog, n) for n in GOLD_TABLES}
+    at_start = {n: table_at(catalog, n, branch, start_commit) for n in GOLD_TABLES}
     scopes: dict[str, Scope] = {}
     if not all(spark.catalog.tableExists(t) for t in at_start.values()):
         kept: list[DataFrame] = []
@@ -128,9 +148,9 @@ def build_on_branch(ctx: LoadContext) -> dict[str, Scope]:
         return scopes
     # days that had no rows before can only add to a user's history: dim_user then recomputes just the users
     # active on them; a restated or reprocessed day may remove events, so dim_user is rebuilt whole
-    only_new = bool(ctx.kinds) and all(ctx.kinds.get(d.isoformat()) == "new" for d in ctx.days)
+    only_new = bool(kinds) and all(kinds.get(d.isoformat()) == "new" for d in days)
     prior = {n: spark.table(at_start[n]) for n in PRIOR_TABLES}
-    deltas = build_gold_incremental(events, ctx.days, prior=prior, only_new_days=only_new)
+    deltas = build_gold_incremental(events, days, prior=prior, only_new_days=only_new)
     for name in write_order():
         delta = deltas[name]
         values = [r[0] for r in delta.values.distinct().collect()]

@@ -31,6 +31,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ga4lake.config import Settings
+from ga4lake.errors import Ga4lakeError
 from ga4lake.sample import readers
 from ga4lake.sample.schema import DRIFT_SCHEMA
 
@@ -44,7 +45,7 @@ LANDING_PREFIX = "landing/ga4"
 DAILY, INTRADAY = "daily", "intraday"  # what a day was loaded from; `fresh` tables count as daily
 
 
-class LandingError(RuntimeError):
+class LandingError(Ga4lakeError, RuntimeError):
     """A file cannot be landed; the message names it."""
 
 

@@ -12,8 +12,10 @@ from urllib.parse import quote
 
 import requests
 
+from ga4lake.errors import Ga4lakeError
 
-class NessieError(RuntimeError):
+
+class NessieError(Ga4lakeError, RuntimeError):
     """An unexpected answer from Nessie."""
 
     def __init__(self, message: str, status: int | None = None, payload: Any = None) -> None:

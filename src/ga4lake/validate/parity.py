@@ -9,6 +9,7 @@ in a different engine. For each model one federated Trino query puts the referen
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 import time
@@ -369,14 +370,18 @@ def run_parity(
     progress: Callable[[str], None] | None = None,
     parity_dir: Path = PARITY_DIR,
     gold_source: str = "postgresql",
+    branch: str | None = None,
 ) -> ParityReport:
     """Compare every gold table (or ``models``) with its reference over [start, end] (default: all of
     bronze) and store the run in ``<gold schema>.parity_results``.
 
     ``gold_source="lake"`` counts the gold Iceberg tables of the lake branch instead of PostgreSQL: the
-    pre-publish gate of a load, before anything is synced."""
+    pre-publish gate of a load, before anything is synced. ``branch``: read the lake (bronze, and gold
+    with ``gold_source="lake"``) on this Nessie branch instead of the settings' lake branch."""
     if gold_source not in ("postgresql", "lake"):
         raise ValueError(f"gold_source must be postgresql or lake, got {gold_source!r}")
+    if branch is not None:
+        settings = dataclasses.replace(settings, lake_branch=branch)
     schema = check_identifier(pg_schema or settings.pg_gold_schema)
     threshold = default_threshold() if threshold_pct is None else float(threshold_pct)
     if start is None or end is None:

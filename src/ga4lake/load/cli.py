@@ -8,15 +8,15 @@ on stdout (the last line) for the caller; progress goes to stderr.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
-import sys
 from datetime import timedelta
 
 from ga4lake.args import day_arg
 from ga4lake.config import load_settings
+from ga4lake.errors import GateFailed
+from ga4lake.load import STEPS, step
 from ga4lake.log import say as _say  # progress lines (stderr; -q hides them)
-
-STEPS = ("bronze", "silver", "gold", "publish", "sync")
 
 
 def _emit(obj: dict) -> int:
@@ -26,21 +26,17 @@ def _emit(obj: dict) -> int:
 
 def cmd_open(args: argparse.Namespace) -> int:
     """Plan and land a load: the day (plus its restatement window and catch-up) or a range; never blocks main."""
-    from ga4lake.lake import landing, load
-    from ga4lake.lake.spark import get_spark
+    from ga4lake.load.lock import exclusive
+    from ga4lake.load.run import plan_range
 
     settings = load_settings()
     if args.day:
         return _open_day(args, settings)
     start, end = args.start, args.end
     # the load lock with no other load open (waited for before planning, without holding the lock)
-    with load.exclusive(settings, "ga4lake load open", _say):
-        found = landing.discover(
-            args.source, settings, settings.state_dir / "staging" / "downloads", start, end
-        )
-        spark = get_spark(settings, app_name="ga4lake-open")
-        todo, kinds, n_files = load.plan_ingest(
-            settings, spark, args.source, start, end, args.force, _say, files=found
+    with exclusive(settings, "ga4lake load open", _say):
+        _, todo, kinds, n_files = plan_range(
+            settings, args.source, start, end, args.force, _say, app_name="ga4lake-open"
         )
         return _open_todo(settings, todo, kinds, n_files, start, end)
 
@@ -48,9 +44,11 @@ def cmd_open(args: argparse.Namespace) -> int:
 def _open_day(args: argparse.Namespace, settings) -> int:
     """Daily mode: the day, the ``--restatement-days`` before it (new or changed files), and every earlier day
     of the last ``--catchup-days`` whose export arrived but was never loaded (its own run gave up waiting)."""
-    from ga4lake.lake import arrivals, landing, load
+    from ga4lake.lake import arrivals, landing
     from ga4lake.lake.spark import branch_catalog, get_spark
     from ga4lake.lake.tables import latest_manifest
+    from ga4lake.load.lock import exclusive
+    from ga4lake.load.run import plan_ingest
 
     start, end = args.day - timedelta(days=args.restatement_days), args.day
     downloads = settings.state_dir / "staging" / "downloads"
@@ -65,7 +63,7 @@ def _open_day(args: argparse.Namespace, settings) -> int:
             }
         )
     # the load lock with no other load open (waited for before planning, without holding the lock)
-    with load.exclusive(settings, "ga4lake load open", _say):
+    with exclusive(settings, "ga4lake load open", _say):
         spark = get_spark(settings, app_name="ga4lake-open")
         loaded = set(latest_manifest(spark, branch_catalog(spark, settings, settings.lake_branch)))
         late = arrivals.late_days(arrived, loaded, before=start)
@@ -77,19 +75,20 @@ def _open_day(args: argparse.Namespace, settings) -> int:
             _say(
                 f"catch-up: {len(late)} earlier day(s) arrived but never loaded: {', '.join(map(str, late))}"
             )
-        todo, kinds, n_files = load.plan_ingest(
+        todo, kinds, n_files = plan_ingest(
             settings, spark, args.source, start, end, args.force, _say, files=found
         )
         return _open_todo(settings, todo, kinds, n_files, start, end, catchup=late)
 
 
 def _open_todo(settings, todo, kinds, n_files, start, end, catchup=()) -> int:
-    from ga4lake.lake import load
+    from ga4lake.load.run import noop
+    from ga4lake.load.steps import open_load
 
     if not todo:
-        load._noop(settings, n_files, _say)
+        noop(settings, n_files, _say)
         return _emit({"status": "noop", "start": start, "end": end})
-    plan = load.open_load(settings, todo, kinds, _say)
+    plan = open_load(settings, todo, kinds, _say)
     return _emit(
         {
             "status": "opened",
@@ -106,11 +105,12 @@ def cmd_arrived(args: argparse.Namespace) -> int:
 
     ``ready`` needs both: planning waits for the previous load to publish anyway, and waiting here (a
     rescheduled sensor) holds no Airflow worker slot, where waiting inside ``load open`` would."""
-    from ga4lake.lake import arrivals, load
+    from ga4lake.lake import arrivals
+    from ga4lake.load.plan import open_plans
 
     settings = load_settings()
     files = arrivals.arrived_days(args.source, settings, args.day, args.day).get(args.day, [])
-    busy = [p.load_id for p in load.open_plans(settings)] if files else []
+    busy = [p.load_id for p in open_plans(settings)] if files else []
     if not files:
         status, message = "waiting", f"no export file for {args.day} in {args.source} yet"
     elif busy:
@@ -122,15 +122,18 @@ def cmd_arrived(args: argparse.Namespace) -> int:
 
 
 def cmd_step(args: argparse.Namespace) -> int:
-    from ga4lake.lake import load
+    """One step of :data:`ga4lake.load.STEPS`. A failed audit or parity gate fails the plan for good (a
+    retry would fail the same way; the branch is kept) and exits 3, like ``ga4lake ingest``."""
     from ga4lake.lake.spark import get_spark
+    from ga4lake.load.lock import load_lock
+    from ga4lake.load.plan import LoadPlan, running_step
+    from ga4lake.load.steps import run_step
 
     settings = load_settings()
-    plan = load.LoadPlan.read(settings, args.load_id)
+    plan = LoadPlan.read(settings, args.load_id)
     if args.step == "sync" and plan.phase == "synced":
         return _emit({"status": "synced", "load_id": plan.load_id, "note": "already synced"})
-    done_after = {"bronze": "bronze", "silver": "silver", "gold": "gold", "publish": "published"}
-    if plan.phase == done_after.get(args.step):  # a retry of a step that already finished: idempotent
+    if args.step != "sync" and plan.phase == step(args.step).done:  # a retry of a finished step: idempotent
         _say(f"{plan.load_id}: {args.step} already done (phase {plan.phase})")
         return _emit(
             {"status": plan.phase, "load_id": plan.load_id, "days": [d.isoformat() for d in plan.days]}
@@ -138,39 +141,34 @@ def cmd_step(args: argparse.Namespace) -> int:
     spark = get_spark(settings, app_name=f"ga4lake-{args.step}")
     out: dict = {"load_id": plan.load_id, "days": [d.isoformat() for d in plan.days]}
     try:
-        with load.running_step(settings, plan):  # the plan names this process while it runs
-            if args.step == "bronze":
-                load.write_bronze(spark, settings, plan, slice_days=args.slice_days, progress=_say)
-            elif args.step == "silver":
-                load.write_silver(spark, settings, plan, slice_days=args.slice_days, progress=_say)
-            elif args.step == "gold":
-                load.write_gold(spark, settings, plan, progress=_say)
-            elif args.step == "publish":
-                load.publish(spark, settings, plan, progress=_say)
-                out["main_after"] = plan.main_after
-            else:
-                # the load lock: a published load no longer blocks the next load from opening, so its sync
-                # would otherwise run beside that load's own sync (same tables, same work folder) and
-                # beside `ga4lake sync`/rollback; the plan names this process meanwhile (running_step)
-                with load.load_lock(settings, f"ga4lake load sync {plan.load_id}"):
-                    out["synced"] = load.sync_load(spark, settings, plan, progress=_say)
-    except (load.AuditFailed, load.ParityGateFailed) as exc:
+        with running_step(settings, plan):  # the plan names this process while it runs
+            # sync takes the load lock: a published load no longer blocks the next load from opening, so
+            # its sync would otherwise run beside that load's own sync (same tables, same work folder)
+            # and beside `ga4lake sync`/rollback; the plan names this process meanwhile (running_step)
+            lock = (
+                load_lock(settings, f"ga4lake load sync {plan.load_id}")
+                if args.step == "sync"
+                else contextlib.nullcontext()
+            )
+            with lock:
+                done = run_step(args.step, spark, settings, plan, slice_days=args.slice_days, progress=_say)
+            out.update({k: v for k, v in done.items() if k in ("main_after", "synced")})
+    except GateFailed as exc:
         plan.fail(settings, exc)  # final: a retry would fail the same way; the branch is kept
-        print(f"ga4lake: {exc}", file=sys.stderr)
         _emit({**out, "status": "failed", "error": str(exc).splitlines()[-1]})
-        return 3
+        raise  # the CLI prints the report and exits ExitCode.GATE_FAILED
     finally:
         spark.stop()
     return _emit({**out, "status": plan.phase})
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from ga4lake.lake import load
+    from ga4lake.load.plan import LoadPlan
 
     settings = load_settings()
     folder = settings.state_dir / "loads"
     plans = (
-        [load.LoadPlan.read(settings, p.stem) for p in sorted(folder.glob("*.json"))[-args.limit :]]
+        [LoadPlan.read(settings, p.stem) for p in sorted(folder.glob("*.json"))[-args.limit :]]
         if folder.is_dir()
         else []
     )
@@ -193,9 +191,9 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_abort(args: argparse.Namespace) -> int:
-    from ga4lake.lake import load
+    from ga4lake.load.run import abort
 
-    load.abort(load_settings(), args.load_id, progress=_say)
+    abort(load_settings(), args.load_id, progress=_say)
     return 0
 
 
@@ -230,7 +228,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     a.add_argument("--day", type=day_arg, required=True, help="the event date to look for")
     a.set_defaults(func=cmd_arrived)
 
-    for name in STEPS:
+    for name in (s.name for s in STEPS):
         s = steps.add_parser(name, help=f"the {name} step of an open load")
         s.add_argument("load_id")
         s.add_argument("--slice-days", type=int, default=30, help="days per Spark job (default 30)")

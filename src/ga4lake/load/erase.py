@@ -36,14 +36,16 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from ga4lake.config import Settings
+from ga4lake.errors import LoadError
 from ga4lake.gold import step as gold_step
 from ga4lake.gold import sync as gold_sync
 from ga4lake.gold.models import GOLD_TABLES
 from ga4lake.lake import landing
-from ga4lake.lake.load import LoadContext, LoadError, load_lock, wait_for_open_loads
 from ga4lake.lake.nessie import NessieClient
 from ga4lake.lake.spark import branch_catalog, get_spark
 from ga4lake.lake.tables import BRONZE_EVENTS, LOAD_MANIFEST, QUARANTINE, SILVER_EVENTS, latest_manifest
+from ga4lake.load.lock import load_lock
+from ga4lake.load.plan import wait_for_open_loads
 from ga4lake.log import say as _say  # progress lines (stderr; -q hides them)
 
 # GA4 user_pseudo_id: web "1005694.5834348403", app instance ids (hex); checked before it enters any SQL
@@ -355,10 +357,9 @@ def erase_user(
                 spark.catalog.tableExists(f"{cat}.{gold_step.GOLD_NAMESPACE}.{n}") for n in GOLD_TABLES
             ):
                 kinds = {d.isoformat(): "reprocess" for d in before.days}  # rows removed: not an append
-                ctx = LoadContext(
-                    spark, settings, erasure_id, erasure_id, cat, before.days, kinds, start_commit=main_before
+                scopes = gold_step.build_on_branch(
+                    spark, cat, erasure_id, main_before, before.days, kinds, erasure_id
                 )
-                scopes = gold_step.build_on_branch(ctx)
                 result.recomputed = [n for n in GOLD_TABLES if f"gold.{n}" not in before.lake]
             after = _find(spark, cat, uid, before.keys)
             problems = _check(before, after)

@@ -141,7 +141,7 @@ def stale_staging(staging_root: Path, open_load_ids: set[str]) -> list[Path]:
 
 def open_load_ids(settings: Settings) -> set[str]:
     """Loads whose branch is open on any target (their staged files are still to be read)."""
-    from ga4lake.lake.load import OPEN_PHASES
+    from ga4lake.load import OPEN_PHASES
 
     folder = settings.state_dir / "loads"
     out = set()
@@ -217,8 +217,8 @@ def maintain(
     progress: Callable[[str], None] = _say,
 ) -> MaintainReport:
     """Run every housekeeping step under the load lock; returns what was (or would be) removed or set."""
-    from ga4lake.lake.load import load_lock
     from ga4lake.lake.spark import get_spark
+    from ga4lake.load.lock import load_lock
 
     days = settings.history_retention_days if retention_days is None else retention_days
     if days < 1:
