@@ -45,7 +45,7 @@ DEFAULT_STRIP_QUERY_PARAMS: tuple[str, ...] = (
 )
 
 #: ``strip_query_params: all`` — drop the whole query string.
-ALL = "all"
+ALL: Literal["all"] = "all"
 
 StripQueryParams = tuple[str, ...] | Literal["all"]
 

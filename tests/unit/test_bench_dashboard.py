@@ -5,10 +5,10 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
+from ga4lake.load.lock import LOCK_FILE
 
 from ga4lake import bench
 from ga4lake.config import load_settings
-from ga4lake.lake.load import LOCK_FILE
 from ga4lake.lake.privacy import pii_key
 
 

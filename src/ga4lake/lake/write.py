@@ -91,6 +91,7 @@ def write_silver(
         ts = time.monotonic()
         bronze = spark.table(f"{cat}.{BRONZE_EVENTS}").where(F.col("_shard_date").isin(part_days))
         stats = scan_stats(bronze).first()
+        assert stats is not None  # an aggregate without grouping has exactly one row
         # a few duplicate hashes become a literal filter; a mass duplication (a file loaded twice) a join
         candidates = list(stats.dup_hashes) if len(stats.dup_hashes) <= 10_000 else None
         silver = build_silver(bronze, candidates)

@@ -22,7 +22,6 @@ from ga4lake.errors import Ga4lakeError
 SERVICE_MARKER = "ga4lake_stack_service"  # lower case: a marker, not a setting
 
 
-
 class StackError(Ga4lakeError, RuntimeError):
     """A service could not be installed, started or stopped; the message names service, port and log."""
 
