@@ -18,7 +18,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from ga4lake.errors import AuditFailed, ParityGateFailed
+import ga4lake
+from ga4lake.errors import AuditFailed, ExitCode
 from ga4lake.lake.landing import LandingError
 from ga4lake.load.rollback import rollback
 from ga4lake.load.run import ingest, rerun
@@ -220,15 +221,29 @@ def test_failed_audit_never_reaches_main_and_keeps_the_branch(lake, nessie, tmp_
     nessie.delete_branch(kept)
 
 
-def test_parity_gate_blocks_publish_when_gold_differs_from_the_reference(lake, nessie, tmp_path, monkeypatch):
-    monkeypatch.setenv("GA4LAKE_PARITY_GATE", "1")
+def test_parity_gate_blocks_publish_when_gold_differs_from_the_reference(lake, nessie, tmp_path):
+    """Run as a user runs it (`ga4lake ingest`): the gate's report on stderr and exit 3 (README's table),
+    the same status as a failed audit."""
     # 2 % malformed rows: the contract quarantines them (audit allows 5 %), the dbt-ga4 reference counts them
     src = sample(tmp_path / "bad", "2020-11-28", 2, "--bad-rows", "0.02")
     head = nessie.get_reference(lake.lake_branch).hash
-    with pytest.raises(ParityGateFailed) as err:
-        ingest(lake, str(src))
-    msg = str(err.value)
-    assert "fact_events" in msg and "FAIL" in msg and "NOT published" in msg
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(Path(ga4lake.__file__).resolve().parents[1]),
+        "GA4LAKE_LAKE_BRANCH": lake.lake_branch,
+        "GA4LAKE_PG_GOLD_SCHEMA": lake.pg_gold_schema,
+        "GA4LAKE_PARITY_GATE": "1",
+    }
+    res = subprocess.run(
+        [sys.executable, "-m", "ga4lake.cli", "ingest", "--from", str(src)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
+    msg = res.stderr
+    assert res.returncode == ExitCode.GATE_FAILED, msg[-3000:]
+    assert "fact_events" in msg and "FAIL" in msg and "NOT published" in msg and "Traceback" not in msg
     assert nessie.get_reference(lake.lake_branch).hash == head  # main (the test branch) never moved
     kept = msg.rsplit("branch ", 1)[1].split()[0]
     assert nessie.has_reference(kept)
