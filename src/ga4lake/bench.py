@@ -77,8 +77,8 @@ class RssSampler:
 
     def sample(self) -> tuple[float, dict[str, float]]:
         """(total MB, MB per service tree); the total counts each process once, wherever started."""
-        pids = {s.name: s.pid() for s in build_services(self.settings, with_spark=True)}
-        pids = {name: pid for name, pid in pids.items() if pid}
+        running = {s.name: s.pid() for s in build_services(self.settings, with_spark=True)}
+        pids = {name: pid for name, pid in running.items() if pid}
         roots = list(pids.values()) + ([os.getpid()] if self.include_self else [])
         kb = footprint_by_root(*roots)  # services first: started by this process, they are theirs
         return sum(kb.values()) / 1024, {name: round(kb[pid] / 1024) for name, pid in pids.items()}

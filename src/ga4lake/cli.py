@@ -6,8 +6,9 @@ import argparse
 import dataclasses
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TextIO
 
 from ga4lake import __version__
 from ga4lake.args import day_arg
@@ -15,7 +16,7 @@ from ga4lake.config import ConfigError, load_settings
 from ga4lake.errors import ExitCode, exit_code, service_down_message
 
 
-def _print_table(rows: list[dict[str, object]], out=sys.stdout) -> None:
+def _print_table(rows: Sequence[Mapping[str, object]], out: TextIO = sys.stdout) -> None:
     if not rows:
         print("(no rows)", file=out)
         return
@@ -27,7 +28,7 @@ def _print_table(rows: list[dict[str, object]], out=sys.stdout) -> None:
         print("  ".join(_cell(r.get(c)).ljust(width[c]) for c in cols), file=out)
 
 
-def _print_rows(rows: list[dict[str, object]], fmt: str) -> None:
+def _print_rows(rows: Sequence[Mapping[str, object]], fmt: str) -> None:
     """A table for people, or one JSON array for scripts (``--format json``)."""
     if fmt == "json":
         print(json.dumps(rows, default=str))

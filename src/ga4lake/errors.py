@@ -138,6 +138,7 @@ def service_down_message(exc: BaseException, ports: Ports) -> str:
     text = _chain_text(exc)
     by_port = {port: name for name, port in ports.as_dict().items()}
     down_lines = [line for line in text.splitlines() if _DOWN.search(line)]
+    port: int | None  # None: no port of the stack named in the error
     if any(_POSTGRES.search(line) for line in down_lines):
         service, port = "postgres", ports.postgres
     else:
@@ -174,7 +175,8 @@ def disk_full(exc: BaseException, path: object) -> DiskFull | None:
 
 def _chain_text(exc: BaseException) -> str:
     """The messages of the exception and its causes (a wrapper's message may hide the connection error)."""
-    parts, seen = [], exc
+    parts: list[str] = []
+    seen: BaseException | None = exc
     while seen is not None and len(parts) < 10:
         parts.append(str(seen))
         seen = seen.__cause__ or seen.__context__

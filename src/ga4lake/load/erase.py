@@ -175,7 +175,7 @@ def user_source_files(bronze: DataFrame, uid: str) -> DataFrame:
 
 def landing_uris(part_names: Iterable[str], manifest: dict[date, dict]) -> list[str]:
     """The landing objects of ``part_names`` per the newest manifest entry of their day."""
-    found = set()
+    found: set[str] = set()
     for name in part_names:
         shard = landing.parse_name(name)
         entry = manifest.get(shard.shard_date) if shard else None
