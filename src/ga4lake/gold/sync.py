@@ -161,28 +161,31 @@ def _scope_column(scope: Scope) -> str:
     return scope.column
 
 
+def scope_rows(spark: SparkSession, df: DataFrame, scope: Scope) -> DataFrame:
+    """The rows of ``df`` in ``scope``, in ``df``'s column order (COPY lists the columns in that order)."""
+    if scope.full:
+        return df
+    column = _scope_column(scope)
+    if not scope.values:
+        return df.limit(0)
+    if len(scope.values) <= LITERAL_SCOPE_MAX:
+        # literals are pushed into the Iceberg scan: a date scope prunes to its partitions' files, where
+        # a join would read every day of a table that grows with history
+        return df.where(F.col(column).isin([F.lit(v) for v in scope.values]))
+    vals = spark.createDataFrame(
+        [(v,) for v in scope.values],
+        f"`{column}` {df.schema[column].dataType.simpleString()}",
+    )
+    # a join on a column name moves that column first: restore the table's order for COPY
+    return df.join(F.broadcast(vals), column, "left_semi").select(*df.columns)
+
+
 def export_table(
     spark: SparkSession, name: str, catalog: str, scope: Scope, work: Path, previous_rows: int | None
 ) -> Export:
     """Write the rows of one table's scope as CSV under ``work`` (Spark writes CSV the way COPY reads it)."""
     df = spark.table(f"{catalog}.{GOLD_NAMESPACE}.{name}")
-    if not scope.full:
-        column = _scope_column(scope)
-        if not scope.values:
-            rows_df = df.limit(0)
-        elif len(scope.values) <= LITERAL_SCOPE_MAX:
-            # literals are pushed into the Iceberg scan: a date scope prunes to its partitions' files, where
-            # a join would read every day of a table that grows with history
-            rows_df = df.where(F.col(column).isin([F.lit(v) for v in scope.values]))
-        else:
-            vals = spark.createDataFrame(
-                [(v,) for v in scope.values],
-                f"`{column}` {df.schema[column].dataType.simpleString()}",
-            )
-            # a join on a column name moves that column first: restore the table's order for COPY
-            rows_df = df.join(F.broadcast(vals), column, "left_semi").select(*df.columns)
-    else:
-        rows_df = df
+    rows_df = scope_rows(spark, df, scope)
     out = work / name
     shutil.rmtree(out, ignore_errors=True)
     # NULL unquoted-empty, empty string "", quotes doubled
@@ -192,40 +195,63 @@ def export_table(
     return Export(name, scope, df.schema, out, previous_rows)
 
 
-def apply_export(cur, pg_schema: str, exp: Export, commit: str) -> int:
-    """Replace one table's scope inside the caller's open transaction; returns the table's rows after it."""
-    name, scope, schema = exp.name, exp.scope, exp.schema
-    cols = ", ".join(quote_ident(f.name) for f in schema.fields)
-    deleted = copied = 0
-    _ensure_table(cur, pg_schema, name, schema)
+def _clear_scope(cur, pg_schema: str, exp: Export) -> int:
+    """Remove the rows the export replaces: TRUNCATE (and drop the indexes) for a full scope, else DELETE
+    the scope's values (joined from a temp table, not a literal list); returns the rows deleted."""
+    name, scope = exp.name, exp.scope
     table = f'{pg_schema}."{name}"'
     if scope.full:  # truncated in this transaction: COPY may write frozen rows (no later vacuum)
         cur.execute(f"TRUNCATE {table}")
         _drop_indexes(cur, pg_schema, name)
-    elif scope.values:
-        column = _scope_column(scope)
-        pgt = pg_type(schema[column].dataType)
-        scope_table = f"_scope_{name}"
-        cur.execute(f"CREATE TEMP TABLE {scope_table} (v {pgt}) ON COMMIT DROP")
-        buf = StringIO("".join(f"{v}\n" for v in scope.values))
-        cur.copy_expert(f"COPY {scope_table} (v) FROM STDIN", buf)
-        cur.execute(f"DELETE FROM {table} t USING {scope_table} s WHERE t.{quote_ident(column)} = s.v")
-        deleted = cur.rowcount
-    options = "FORMAT csv, FREEZE" if scope.full else "FORMAT csv"
+        return 0
+    if not scope.values:
+        return 0
+    column = _scope_column(scope)
+    pgt = pg_type(exp.schema[column].dataType)
+    scope_table = f"_scope_{name}"
+    cur.execute(f"CREATE TEMP TABLE {scope_table} (v {pgt}) ON COMMIT DROP")
+    buf = StringIO("".join(f"{v}\n" for v in scope.values))
+    cur.copy_expert(f"COPY {scope_table} (v) FROM STDIN", buf)
+    cur.execute(f"DELETE FROM {table} t USING {scope_table} s WHERE t.{quote_ident(column)} = s.v")
+    return int(cur.rowcount)
+
+
+def _copy_rows(cur, pg_schema: str, exp: Export) -> int:
+    """COPY the export's CSV parts into the table; returns the rows copied."""
+    table = f'{pg_schema}."{exp.name}"'
+    cols = ", ".join(quote_ident(f.name) for f in exp.schema.fields)
+    options = "FORMAT csv, FREEZE" if exp.scope.full else "FORMAT csv"
+    copied = 0
     for part in sorted(exp.folder.glob("part-*")):
         with open(part) as fh:
             cur.copy_expert(f"COPY {table} ({cols}) FROM STDIN WITH ({options})", fh)
             copied += cur.rowcount
-    if scope.full:
+    return copied
+
+
+def rows_after(full: bool, previous_rows: int | None, deleted: int, copied: int) -> int | None:
+    """The table's rows after the replacement, derived instead of counted where possible (counting a table
+    that grows with history costs a full scan per load); None when only a count can tell (no recorded
+    count to start from)."""
+    if full:  # truncated first: the table is what was copied
+        return copied
+    if previous_rows is None:
+        return None
+    return previous_rows - deleted + copied
+
+
+def apply_export(cur, pg_schema: str, exp: Export, commit: str) -> int:
+    """Replace one table's scope inside the caller's open transaction; returns the table's rows after it."""
+    name = exp.name
+    _ensure_table(cur, pg_schema, name, exp.schema)
+    deleted = _clear_scope(cur, pg_schema, exp)
+    copied = _copy_rows(cur, pg_schema, exp)
+    if exp.scope.full:
         _ensure_indexes(cur, pg_schema, name)
-    # counting a table that grows with history costs a full scan per load: derive it where we can
-    if scope.full:  # truncated above
-        total = copied
-    elif exp.previous_rows is None:
-        cur.execute(f"SELECT count(*) FROM {table}")
-        total = cur.fetchone()[0]
-    else:
-        total = exp.previous_rows - deleted + copied
+    total = rows_after(exp.scope.full, exp.previous_rows, deleted, copied)
+    if total is None:
+        cur.execute(f'SELECT count(*) FROM {pg_schema}."{name}"')
+        total = int(cur.fetchone()[0])
     cur.execute(
         f"""INSERT INTO {pg_schema}._sync_state (table_name, nessie_commit, rows, synced_at)
             VALUES (%s, %s, %s, now()) ON CONFLICT (table_name) DO UPDATE
@@ -234,6 +260,62 @@ def apply_export(cur, pg_schema: str, exp: Export, commit: str) -> int:
     )
     pgroles.grant_table(cur, pg_schema, name)
     return total
+
+
+def scope_to_sync(
+    scope: Scope, recorded: tuple[str | None, int | None] | None, previous_commit: str | None
+) -> tuple[Scope, int | None, str | None]:
+    """The scope this sync replaces of a table, the table's recorded row count to derive its new count
+    from, and why the load's scope was widened to the whole table (None if it was not).
+
+    ``recorded`` is the table's ``_sync_state`` (Nessie commit, rows), None if never synced. A load's
+    partial scope is only right on top of the rows it started from: if PostgreSQL holds the table at any
+    other commit (a sync was missed or failed) the whole table is replaced, which converges on main. A
+    full scope needs no recorded count (the rows are what is copied)."""
+    synced_at, rows = recorded or (None, None)
+    if scope.full:
+        return scope, None, None
+    if synced_at != previous_commit:
+        why = (
+            f"last synced at {str(synced_at)[:12]}, not at the load's base {str(previous_commit)[:12]}"
+            " — full re-sync"
+        )
+        return Scope(None, None), None, why
+    return scope, rows, None
+
+
+def _export(
+    spark: SparkSession,
+    catalog: str,
+    name: str,
+    scope: Scope,
+    previous_rows: int | None,
+    work: Path,
+    progress: Callable[[str], None],
+) -> Export:
+    """:func:`export_table` with its progress line; a full disk becomes its clear error."""
+    t0 = time.monotonic()
+    try:
+        exp = export_table(spark, name, catalog, scope, work, previous_rows)
+    except Exception as exc:
+        full = disk_full(exc, work)
+        if full is None:
+            raise
+        raise full from exc
+    what = "full" if scope.full else f"{len(scope.values or [])} {scope.column} value(s)"
+    progress(f"  sync {name}: exported {what} ({time.monotonic() - t0:.1f}s)")
+    return exp
+
+
+def _apply_all(conn, pg_schema: str, exports: list[Export], commit: str) -> dict[str, int]:
+    """Apply every export in ONE transaction, so all tables become visible together; rows per table."""
+    counts = {}
+    with conn, conn.cursor() as cur:
+        if any(e.scope.full for e in exports):
+            cur.execute("SET LOCAL maintenance_work_mem = '256MB'")
+        for exp in exports:
+            counts[exp.name] = apply_export(cur, pg_schema, exp, commit)
+    return counts
 
 
 def work_dir(settings: Settings) -> Path:
@@ -274,35 +356,15 @@ def sync(
         with conn, conn.cursor() as cur:
             cur.execute(f"SELECT table_name, nessie_commit, rows FROM {pg_schema}._sync_state")
             recorded = {name: (commit_, rows) for name, commit_, rows in cur.fetchall()}
-        exports: list[Export] = []
+        exports = []
         for name in GOLD_TABLES:
-            scope = (scopes or {}).get(name, Scope(None, None))
-            synced_at, rows = recorded.get(name, (None, None))
-            if not scope.full and synced_at != previous_commit:
-                progress(
-                    f"  sync {name}: last synced at {str(synced_at)[:12]}, not at the load's base "
-                    f"{str(previous_commit)[:12]} — full re-sync"
-                )
-                scope = Scope(None, None)
-            t0 = time.monotonic()
-            try:
-                exports.append(
-                    export_table(spark, name, catalog, scope, work, rows if not scope.full else None)
-                )
-            except Exception as exc:
-                full = disk_full(exc, work)
-                if full is None:
-                    raise
-                raise full from exc
-            what = "full" if scope.full else f"{len(scope.values or [])} {scope.column} value(s)"
-            progress(f"  sync {name}: exported {what} ({time.monotonic() - t0:.1f}s)")
+            wanted = (scopes or {}).get(name, Scope(None, None))
+            scope, rows, why = scope_to_sync(wanted, recorded.get(name), previous_commit)
+            if why:
+                progress(f"  sync {name}: {why}")
+            exports.append(_export(spark, catalog, name, scope, rows, work, progress))
         t0 = time.monotonic()
-        counts = {}
-        with conn, conn.cursor() as cur:  # one transaction: all tables become visible together
-            if any(e.scope.full for e in exports):
-                cur.execute("SET LOCAL maintenance_work_mem = '256MB'")
-            for exp in exports:
-                counts[exp.name] = apply_export(cur, pg_schema, exp, commit)
+        counts = _apply_all(conn, pg_schema, exports, commit)
         progress(
             f"  sync: {len(counts)} tables committed in one PostgreSQL transaction at {commit[:12]} "
             f"({time.monotonic() - t0:.1f}s): " + ", ".join(f"{k} {v}" for k, v in counts.items())

@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 
-from pyspark.sql import SparkSession
+from pyspark.sql import Column, SparkSession
 from pyspark.sql import functions as F
 
 from ga4lake.config import ConfigError, load_env
@@ -121,6 +121,11 @@ class Check:
     observed: str
     expected: str
 
+    @classmethod
+    def of(cls, name: str, day: str, passed: bool, observed: object, expected: object) -> Check:
+        """A check with its figures as the report prints them (numbers and verdict texts alike)."""
+        return cls(name, day, bool(passed), str(observed), str(expected))
+
 
 @dataclass
 class AuditReport:
@@ -134,9 +139,6 @@ class AuditReport:
     @property
     def failures(self) -> list[Check]:
         return [c for c in self.checks if not c.passed]
-
-    def add(self, name: str, day: str, passed: bool, observed: object, expected: object) -> None:
-        self.checks.append(Check(name, day, bool(passed), str(observed), str(expected)))
 
     def as_dict(self) -> dict:
         return {"load_id": self.load_id, "passed": self.passed, "checks": [asdict(c) for c in self.checks]}
@@ -152,7 +154,46 @@ class AuditReport:
         return "\n".join(lines)
 
 
-def _per_day(spark: SparkSession, table: str, date_col: str, days: list[date], agg=None) -> dict[date, int]:
+@dataclass(frozen=True)
+class DayCounts:
+    """One day of the load: rows landed (staged files), then read back from bronze, silver, quarantine."""
+
+    landed: int
+    bronze: int
+    silver: int
+    quarantined: int
+    duplicates_dropped: int  # silver's ``duplicates_dropped`` summed over the day
+
+
+@dataclass(frozen=True)
+class DayKeys:
+    """Silver rows of one day and how many of them have a NULL ``client_key`` (consent mode)."""
+
+    rows: int
+    null_client_keys: int
+
+
+@dataclass(frozen=True)
+class Measurements:
+    """What the audits judge, read back from the load's branch: plain numbers, no Spark.
+
+    Measuring (:func:`measure`, Spark) and judging (:func:`judge`, pure) are apart so every rule can be
+    tested on hand-written numbers, and a threshold change never needs the lake."""
+
+    load_id: str
+    days: Mapping[date, DayCounts]  # the load's days
+    silver_rows: int  # silver rows of the load's days ...
+    event_keys: int  # ... with a non-NULL event_key ...
+    distinct_event_keys: int  # ... and how many distinct ones
+    # silver rows and NULL client keys per day from ``trailing_days`` before the first load day to the
+    # last (main's history plus this load's own days; days without rows are absent)
+    history: Mapping[date, DayKeys]
+    trailing_days: int  # the window ``history`` covers before the first load day
+
+
+def _per_day(
+    spark: SparkSession, table: str, date_col: str, days: list[date], agg: Column | None = None
+) -> dict[date, int]:
     df = spark.table(table).where(F.col(date_col).isin(days))
     rows = df.groupBy(date_col).agg(agg if agg is not None else F.count(F.lit(1)).alias("n")).collect()
     return {r[0]: int(r[1] or 0) for r in rows}
@@ -163,6 +204,144 @@ def trailing(values: Mapping[date, float], d: date, n_days: int) -> list[float]:
     return [values[x] for x in sorted(values) if d - timedelta(days=n_days) <= x < d]
 
 
+def _measure_days(
+    spark: SparkSession, catalog: str, landed_rows: Mapping[date, int]
+) -> dict[date, DayCounts]:
+    """Per load day: landed vs bronze vs silver + quarantine + dropped duplicates."""
+    days = sorted(landed_rows)
+    silver_table = f"{catalog}.{SILVER_EVENTS}"
+    bronze = _per_day(spark, f"{catalog}.{BRONZE_EVENTS}", "_shard_date", days)
+    silver = _per_day(spark, silver_table, "event_date", days)
+    dups = _per_day(spark, silver_table, "event_date", days, F.sum("duplicates_dropped").alias("n"))
+    quarantined = (
+        _per_day(spark, f"{catalog}.{QUARANTINE}", "event_date", days)
+        if spark.catalog.tableExists(f"{catalog}.{QUARANTINE}")
+        else {}
+    )
+    return {
+        d: DayCounts(
+            landed_rows[d], bronze.get(d, 0), silver.get(d, 0), quarantined.get(d, 0), dups.get(d, 0)
+        )
+        for d in days
+    }
+
+
+def _measure_event_keys(spark: SparkSession, catalog: str, days: list[date]) -> tuple[int, int, int]:
+    """(silver rows, non-NULL event keys, distinct event keys) of the load's days."""
+    ev = spark.table(f"{catalog}.{SILVER_EVENTS}").where(F.col("event_date").isin(days))
+    k = ev.agg(
+        F.count(F.lit(1)).alias("n"),
+        F.count_distinct("event_key").alias("distinct_keys"),
+        F.count("event_key").alias("keys"),
+    ).collect()[0]
+    return int(k["n"] or 0), int(k["keys"] or 0), int(k["distinct_keys"] or 0)
+
+
+def _measure_history(
+    spark: SparkSession, catalog: str, days: list[date], trailing_days: int
+) -> dict[date, DayKeys]:
+    """Rows and NULL client keys per day, the trailing window before the load included, as the days will
+    be once published (main's history plus this load's own days, read from the branch), so a restated
+    window is judged against its restated neighbours."""
+    lo = days[0] - timedelta(days=trailing_days)
+    history = spark.table(f"{catalog}.{SILVER_EVENTS}").where(
+        (F.col("event_date") >= lo) & (F.col("event_date") <= days[-1])
+    )
+    rows = (
+        history.groupBy("event_date")
+        .agg(
+            F.count(F.lit(1)).alias("n"),
+            F.sum(F.col("client_key").isNull().cast("long")).alias("nulls"),
+        )
+        .collect()
+    )
+    return {r["event_date"]: DayKeys(int(r["n"]), int(r["nulls"] or 0)) for r in rows}
+
+
+def measure(
+    spark: SparkSession, catalog: str, load_id: str, landed_rows: Mapping[date, int], trailing_days: int
+) -> Measurements:
+    """Read the numbers the audits judge from the load's branch (``catalog``); Spark, no verdicts."""
+    days = sorted(landed_rows)
+    if not days:
+        raise ValueError(f"load {load_id}: no landed days to audit")
+    n, keys, distinct = _measure_event_keys(spark, catalog, days)
+    return Measurements(
+        load_id=load_id,
+        days=_measure_days(spark, catalog, landed_rows),
+        silver_rows=n,
+        event_keys=keys,
+        distinct_event_keys=distinct,
+        history=_measure_history(spark, catalog, days, trailing_days),
+        trailing_days=trailing_days,
+    )
+
+
+def _reconciliation_checks(days: Mapping[date, DayCounts], t: Thresholds) -> list[Check]:
+    """Per day: landing = bronze, bronze = silver + quarantine + duplicates, the quarantined share."""
+    checks: list[Check] = []
+    for d in sorted(days):
+        ds, c = d.isoformat(), days[d]
+        b, s, q, x = c.bronze, c.silver, c.quarantined, c.duplicates_dropped
+        ratio = q / b if b else 0.0
+        checks += [
+            Check.of("landing_eq_bronze", ds, c.landed == b, b, c.landed),
+            Check.of("bronze_eq_silver_quarantine_dups", ds, b == s + q + x, f"{s}+{q}+{x}={s + q + x}", b),
+            Check.of(
+                "quarantine_ratio",
+                ds,
+                ratio <= t.max_quarantine_ratio,
+                f"{ratio:.4f}",
+                f"<= {t.max_quarantine_ratio}",
+            ),
+        ]
+    return checks
+
+
+def _event_key_checks(m: Measurements) -> list[Check]:
+    """Event keys of the load's days are present and unique."""
+    n, keys, distinct = m.silver_rows, m.event_keys, m.distinct_event_keys
+    return [
+        Check.of("event_key_not_null", "all", keys == n, n - keys, 0),
+        # among the non-NULL keys, so a NULL key fails only event_key_not_null
+        Check.of("event_key_unique", "all", distinct == keys, f"{distinct} distinct / {keys}", "equal"),
+    ]
+
+
+def _trailing_checks(m: Measurements, t: Thresholds) -> list[Check]:
+    """Each day's NULL client_key share, then its volume, against its trailing days in ``m.history``."""
+    counts = {x: float(k.rows) for x, k in m.history.items()}
+    shares = {x: k.null_client_keys / k.rows for x, k in m.history.items() if k.rows}
+    days = sorted(m.days)
+    checks: list[Check] = []
+    for d in days:
+        k = m.history.get(d, DayKeys(0, 0))
+        v = null_client_key_verdict(k.null_client_keys, k.rows, trailing(shares, d, t.trailing_days), t)
+        checks.append(Check.of("null_client_key_ratio", d.isoformat(), v.passed, v.observed, v.expected))
+    for d in days:
+        trailing_rows = [int(c) for c in trailing(counts, d, t.trailing_days)]
+        vol = volume_verdict(m.days[d].silver, trailing_rows, t)
+        if vol is not None:
+            checks.append(
+                Check.of("volume_vs_trailing_median", d.isoformat(), vol.passed, vol.observed, vol.expected)
+            )
+    return checks
+
+
+def judge(m: Measurements, t: Thresholds) -> AuditReport:
+    """Every audit rule applied to the measurements: pure, in the report's fixed order (per day the
+    reconciliation, then the event keys, the NULL client_key shares, the volumes)."""
+    if t.trailing_days > m.trailing_days:
+        raise ValueError(
+            f"thresholds look back {t.trailing_days} days, the measurements only {m.trailing_days}"
+        )
+    rep = AuditReport(m.load_id)
+    rep.checks += _reconciliation_checks(m.days, t)
+    rep.checks += _event_key_checks(m)
+    rep.checks += _trailing_checks(m, t)
+    return rep
+
+
 def run_audits(
     spark: SparkSession,
     catalog: str,
@@ -170,69 +349,6 @@ def run_audits(
     landed_rows: dict[date, int],
     thresholds: Thresholds | None = None,
 ) -> AuditReport:
+    """Measure the load's branch, then judge the numbers against ``thresholds`` (default: the settings)."""
     t = thresholds or Thresholds.from_env()
-    days = sorted(landed_rows)
-    rep = AuditReport(load_id)
-    bronze = _per_day(spark, f"{catalog}.{BRONZE_EVENTS}", "_shard_date", days)
-    silver = _per_day(spark, f"{catalog}.{SILVER_EVENTS}", "event_date", days)
-    dups = _per_day(
-        spark, f"{catalog}.{SILVER_EVENTS}", "event_date", days, F.sum("duplicates_dropped").alias("n")
-    )
-    quarantined = (
-        _per_day(spark, f"{catalog}.{QUARANTINE}", "event_date", days)
-        if spark.catalog.tableExists(f"{catalog}.{QUARANTINE}")
-        else {}
-    )
-
-    for d in days:
-        ds = d.isoformat()
-        b, s, q, x = bronze.get(d, 0), silver.get(d, 0), quarantined.get(d, 0), dups.get(d, 0)
-        rep.add("landing_eq_bronze", ds, landed_rows[d] == b, b, landed_rows[d])
-        rep.add("bronze_eq_silver_quarantine_dups", ds, b == s + q + x, f"{s}+{q}+{x}={s + q + x}", b)
-        ratio = q / b if b else 0.0
-        rep.add(
-            "quarantine_ratio",
-            ds,
-            ratio <= t.max_quarantine_ratio,
-            f"{ratio:.4f}",
-            f"<= {t.max_quarantine_ratio}",
-        )
-
-    ev = spark.table(f"{catalog}.{SILVER_EVENTS}").where(F.col("event_date").isin(days))
-    k = ev.agg(
-        F.count(F.lit(1)).alias("n"),
-        F.count_distinct("event_key").alias("distinct_keys"),
-        F.count("event_key").alias("keys"),
-    ).collect()[0]
-    n, keys, distinct = int(k["n"] or 0), int(k["keys"] or 0), int(k["distinct_keys"] or 0)
-    rep.add("event_key_not_null", "all", keys == n, n - keys, 0)
-    # among the non-NULL keys, so a NULL key fails only event_key_not_null
-    rep.add("event_key_unique", "all", distinct == keys, f"{distinct} distinct / {keys}", "equal")
-
-    # NULL client_key share and volume, each day against its trailing days as they will be once published
-    # (main's history plus this load's own days, read from the branch), so a restated window is judged
-    # against its restated neighbours
-    lo = days[0] - timedelta(days=t.trailing_days)
-    history = spark.table(f"{catalog}.{SILVER_EVENTS}").where(
-        (F.col("event_date") >= lo) & (F.col("event_date") <= days[-1])
-    )
-    per_day = {
-        r["event_date"]: (int(r["n"]), int(r["nulls"] or 0))
-        for r in history.groupBy("event_date")
-        .agg(
-            F.count(F.lit(1)).alias("n"),
-            F.sum(F.col("client_key").isNull().cast("long")).alias("nulls"),
-        )
-        .collect()
-    }
-    counts = {x: float(n_) for x, (n_, _) in per_day.items()}
-    shares = {x: nulls / n_ for x, (n_, nulls) in per_day.items() if n_}
-    for d in days:
-        rows, nulls = per_day.get(d, (0, 0))
-        v = null_client_key_verdict(nulls, rows, trailing(shares, d, t.trailing_days), t)
-        rep.add("null_client_key_ratio", d.isoformat(), v.passed, v.observed, v.expected)
-    for d in days:
-        vol = volume_verdict(silver.get(d, 0), [int(c) for c in trailing(counts, d, t.trailing_days)], t)
-        if vol is not None:
-            rep.add("volume_vs_trailing_median", d.isoformat(), vol.passed, vol.observed, vol.expected)
-    return rep
+    return judge(measure(spark, catalog, load_id, landed_rows, t.trailing_days), t)

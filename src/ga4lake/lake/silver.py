@@ -216,45 +216,10 @@ def deduplicate(valid: DataFrame, candidates: list[int] | None = None) -> DataFr
     return singles.unionByName(repeated)
 
 
-def to_silver_columns(df: DataFrame) -> DataFrame:
-    """Flatten a de-duplicated bronze frame into silver's typed columns."""
-    df = with_param_map(df)
-    params = F.col("_params")
-    std = []
-    for key, (field, name) in STANDARD_PARAMS.items():
-        value = params[key][field]
-        if field == "double_value":  # GA4 sends `value` as double, float or int depending on the tag
-            value = F.coalesce(
-                params[key]["double_value"],
-                params[key]["float_value"],
-                params[key]["int_value"].cast(DoubleType()),
-            )
-        std.append((F.lower(value) if name in _LOWERED else value).alias(name))
-    engaged = F.coalesce(
-        params[_SESSION_ENGAGED]["int_value"],
-        F.when(params[_SESSION_ENGAGED]["string_value"] == F.lit("1"), F.lit(1).cast(LongType())),
-    ).alias("session_engaged")
-
-    # every non-standard param, typed (string/int/float/double value struct): nothing is lost
-    others = F.map_filter("_params", lambda k, _v: ~k.isin(*STANDARD_PARAMS, _SESSION_ENGAGED))
-
-    client_key = b64md5(F.concat(F.col("user_pseudo_id"), F.col("stream_id").cast("string")))
-    session_id = params["ga_session_id"]["int_value"]
-    session_key = b64md5(F.concat(client_key, session_id.cast("string")))
-    event_name = clean_event_name(F.col("event_name"))
-    event_key = b64md5(
-        F.concat_ws(
-            "",
-            client_key,
-            session_id.cast("string"),
-            event_name,
-            F.col("event_timestamp").cast("string"),
-            fingerprint(F.col("event_params")),
-        )
-    )
-    event_date = F.col("_shard_date")
-
-    known = {
+# the export's columns silver flattens or drops (plus work columns): any other column is a newer export
+# field and passes through unchanged (drift)
+_KNOWN_COLUMNS = frozenset(
+    {
         "event_date",
         "event_timestamp",
         "event_name",
@@ -292,12 +257,28 @@ def to_silver_columns(df: DataFrame) -> DataFrame:
         "_dedup_hash",
         *METADATA_COLUMNS,
     }
-    passthrough = [F.col(c) for c in df.columns if c not in known]  # unknown new export fields (drift)
+)
 
-    def c(path: str, dtype: DataType | None = None) -> Column:
-        return col_or_null(df, path, dtype)
 
-    return df.select(
+def _key_columns() -> list[Column]:
+    """The dbt-ga4 keys, the event's date, time and cleaned name, and its page_view/purchase flags."""
+    params = F.col("_params")
+    client_key = b64md5(F.concat(F.col("user_pseudo_id"), F.col("stream_id").cast("string")))
+    session_id = params["ga_session_id"]["int_value"]
+    session_key = b64md5(F.concat(client_key, session_id.cast("string")))
+    event_name = clean_event_name(F.col("event_name"))
+    event_key = b64md5(
+        F.concat_ws(
+            "",
+            client_key,
+            session_id.cast("string"),
+            event_name,
+            F.col("event_timestamp").cast("string"),
+            fingerprint(F.col("event_params")),
+        )
+    )
+    event_date = F.col("_shard_date")
+    return [
         event_key.alias("event_key"),
         session_key.alias("session_key"),
         F.concat(session_key, event_date.cast("string")).alias("session_partition_key"),
@@ -312,9 +293,34 @@ def to_silver_columns(df: DataFrame) -> DataFrame:
         F.col("user_first_touch_timestamp").alias("user_first_touch_timestamp_us"),
         (event_name == F.lit("page_view")).cast("int").alias("is_page_view"),
         (event_name == F.lit("purchase")).cast("int").alias("is_purchase"),
-        *std,
-        engaged,
-        others.alias("params_other"),
+    ]
+
+
+def _param_columns() -> list[Column]:
+    """The standard params as typed columns, ``session_engaged``, and every other param in a typed map."""
+    params = F.col("_params")
+    std: list[Column] = []
+    for key, (field, name) in STANDARD_PARAMS.items():
+        value = params[key][field]
+        if field == "double_value":  # GA4 sends `value` as double, float or int depending on the tag
+            value = F.coalesce(
+                params[key]["double_value"],
+                params[key]["float_value"],
+                params[key]["int_value"].cast(DoubleType()),
+            )
+        std.append((F.lower(value) if name in _LOWERED else value).alias(name))
+    engaged = F.coalesce(
+        params[_SESSION_ENGAGED]["int_value"],
+        F.when(params[_SESSION_ENGAGED]["string_value"] == F.lit("1"), F.lit(1).cast(LongType())),
+    ).alias("session_engaged")
+    # every non-standard param, typed (string/int/float/double value struct): nothing is lost
+    others = F.map_filter("_params", lambda k, _v: ~k.isin(*STANDARD_PARAMS, _SESSION_ENGAGED))
+    return [*std, engaged, others.alias("params_other")]
+
+
+def _event_device_geo_columns() -> list[Column]:
+    """Event, privacy, lifetime value, device and geo fields, flattened."""
+    return [
         F.col("event_previous_timestamp").alias("event_previous_timestamp_us"),
         F.col("event_value_in_usd"),
         F.col("event_bundle_sequence_id"),
@@ -332,6 +338,17 @@ def to_silver_columns(df: DataFrame) -> DataFrame:
         F.col("device.language").alias("device_language"),
         F.col("device.web_info.browser").alias("device_browser"),
         F.col("device.web_info.browser_version").alias("device_browser_version"),
+    ]
+
+
+def _drifting_columns(df: DataFrame) -> list[Column]:
+    """Hostname, geo, traffic sources and batch fields; the newer export fields are typed NULLs on an
+    export that predates them (:func:`col_or_null`)."""
+
+    def c(path: str, dtype: DataType | None = None) -> Column:
+        return col_or_null(df, path, dtype)
+
+    return [
         c("device.web_info.hostname").alias("device_web_hostname"),
         F.col("geo.continent").alias("geo_continent"),
         F.col("geo.sub_continent").alias("geo_sub_continent"),
@@ -353,6 +370,12 @@ def to_silver_columns(df: DataFrame) -> DataFrame:
         c("batch_event_index", LongType()).alias("batch_event_index"),
         c("batch_page_id", LongType()).alias("batch_page_id"),
         c("batch_ordering_id", LongType()).alias("batch_ordering_id"),
+    ]
+
+
+def _ecommerce_columns() -> list[Column]:
+    """The event's ecommerce fields and its items (kept nested; gold explodes them)."""
+    return [
         F.col("ecommerce.transaction_id").alias("transaction_id"),
         F.col("ecommerce.purchase_revenue").alias("purchase_revenue"),
         F.col("ecommerce.purchase_revenue_in_usd").alias("purchase_revenue_in_usd"),
@@ -363,11 +386,31 @@ def to_silver_columns(df: DataFrame) -> DataFrame:
         F.col("ecommerce.refund_value_in_usd").alias("refund_value_in_usd"),
         F.col("items"),
         F.when(F.col("items").isNull(), F.lit(0)).otherwise(F.size("items")).alias("item_count"),
-        *passthrough,
+    ]
+
+
+def _lineage_columns() -> list[Column]:
+    """Where the row came from: dropped duplicates, source file, load, ingestion time."""
+    return [
         F.col("_duplicates_dropped").alias("duplicates_dropped"),
         F.col("_source_file").alias("source_file"),
         F.col("_load_id").alias("load_id"),
         F.col("_ingested_at").alias("ingested_at"),
+    ]
+
+
+def to_silver_columns(df: DataFrame) -> DataFrame:
+    """Flatten a de-duplicated bronze frame into silver's typed columns, in silver's column order."""
+    df = with_param_map(df)
+    passthrough = [F.col(c) for c in df.columns if c not in _KNOWN_COLUMNS]  # unknown new fields (drift)
+    return df.select(
+        *_key_columns(),
+        *_param_columns(),
+        *_event_device_geo_columns(),
+        *_drifting_columns(df),
+        *_ecommerce_columns(),
+        *passthrough,
+        *_lineage_columns(),
     )
 
 
