@@ -100,7 +100,7 @@ class RssSampler:
 
 
 def fresh_branch(settings: Settings, tag: str) -> Settings:
-    from ga4lake.lake.nessie import NO_ANCESTOR, NessieClient
+    from ga4lake.clients.nessie import NO_ANCESTOR, NessieClient
 
     nessie = NessieClient(settings.nessie_api)
     name = f"bench_{tag}_{uuid.uuid4().hex[:6]}"
@@ -112,8 +112,8 @@ def fresh_branch(settings: Settings, tag: str) -> Settings:
 def drop_branch(settings: Settings) -> None:
     import psycopg2
 
-    from ga4lake.lake.nessie import NessieClient
-    from ga4lake.validate.dbt import insights_schema
+    from ga4lake.clients.nessie import NessieClient
+    from ga4lake.clients.postgres import insights_schema
 
     NessieClient(settings.nessie_api).delete_branch(settings.lake_branch)
     conn = psycopg2.connect(settings.pg_dsn())
@@ -134,7 +134,7 @@ def preflight(settings: Settings) -> IO[str]:
     import fcntl
 
     from ga4lake.airflow_client import AirflowClient
-    from ga4lake.lake.nessie import NessieClient
+    from ga4lake.clients.nessie import NessieClient
 
     lock = (settings.state_dir / "bench.lock").open("w")
     try:
@@ -375,7 +375,7 @@ def bench_scale(settings: Settings, runs: int, days: int = 14) -> dict[str, Any]
 
     The loads run in the stack's Spark Connect server, as Airflow's do, and memory is sampled over the
     stack only: a local Spark JVM here would be a second Spark beside that (idle) server."""
-    from ga4lake.lake.spark import get_spark
+    from ga4lake.clients.spark import get_spark
     from ga4lake.load.run import ingest
 
     _use_spark_connect(settings)

@@ -81,7 +81,7 @@ def cmd_smoke(args: argparse.Namespace) -> int:
 
 # ---- sql ---------------------------------------------------------------------------------------
 def cmd_sql(args: argparse.Namespace) -> int:
-    from ga4lake.query import format_result, run_sql
+    from ga4lake.clients.trino import format_result, run_sql
 
     settings = load_settings()
     columns, rows = run_sql(settings, args.query, ref=args.ref, catalog=args.catalog, schema=args.schema)
@@ -130,8 +130,8 @@ def cmd_erase(args: argparse.Namespace) -> int:
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
+    from ga4lake.clients.spark import get_spark
     from ga4lake.gold.sync import sync
-    from ga4lake.lake.spark import get_spark
     from ga4lake.load.lock import load_lock
 
     settings = load_settings()
@@ -191,7 +191,7 @@ def cmd_maintain(args: argparse.Namespace) -> int:
 
 # ---- nessie branches ---------------------------------------------------------------------------
 def cmd_branches(args: argparse.Namespace) -> int:
-    from ga4lake.lake.nessie import NessieClient
+    from ga4lake.clients.nessie import NessieClient
 
     settings = load_settings()
     client = NessieClient(settings.nessie_api)
@@ -205,7 +205,7 @@ def cmd_branches(args: argparse.Namespace) -> int:
 
 
 def cmd_history(args: argparse.Namespace) -> int:
-    from ga4lake.lake.nessie import NessieClient
+    from ga4lake.clients.nessie import NessieClient
 
     settings = load_settings()
     client = NessieClient(settings.nessie_api)

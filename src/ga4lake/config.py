@@ -203,7 +203,7 @@ class Settings:
         return f"jdbc:postgresql://{self.pg_host}:{self.ports.postgres}/{database or self.pg_gold_db}"
 
 
-# where `stack up` keeps Trino's generated password, relative to the state dir (ga4lake.stack.secretfiles)
+# where `stack up` keeps Trino's generated password, relative to the state dir (ga4lake.clients.secrets)
 TRINO_PASSWORD_FILE = Path("secrets") / "trino_password"
 
 

@@ -14,8 +14,8 @@ import sys
 from datetime import date
 from pathlib import Path
 
+from ga4lake.clients.trino import format_result, run_sql
 from ga4lake.config import load_settings, setting
-from ga4lake.query import format_result, run_sql
 from ga4lake.stack import manager
 from ga4lake.stack.smoke import rows_msg, run_smoke
 
@@ -114,7 +114,8 @@ def path_hint(local_bin: Path, path_env: str) -> str:
 
 def upload_exports(settings, files: list[Path], source: str) -> int:
     """Put export files under the S3 prefix the daily DAG reads; files already there (same size) are kept."""
-    from ga4lake.lake.landing import s3_client, split_s3
+    from ga4lake.clients.s3 import s3_client
+    from ga4lake.lake.landing import split_s3
 
     bucket, prefix = split_s3(source)
     client = s3_client(settings)

@@ -209,3 +209,7 @@ def _shorten(line: str) -> str:
     if m and m.end() > _LINE_MAX:
         return "…" + line[max(0, m.end() - _LINE_MAX + 1) : m.end()]
     return line[: _LINE_MAX - 1] + "…"
+
+
+class StackError(Ga4lakeError, RuntimeError):
+    """A service could not be installed, started or stopped; the message names service, port and log."""

@@ -234,7 +234,7 @@ def build_report(
 
 
 def render(rep: Report) -> str:
-    from ga4lake.query import format_result
+    from ga4lake.clients.trino import format_result
 
     def table(rows: list[dict[str, Any]]) -> str:
         if not rows:

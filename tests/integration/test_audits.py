@@ -30,13 +30,13 @@ import pyarrow.parquet as pq
 import pytest
 from pyspark.sql import functions as F
 
+from ga4lake.clients.spark import branch_catalog
+from ga4lake.clients.trino import run_sql
 from ga4lake.errors import AuditFailed
-from ga4lake.lake.spark import branch_catalog
 from ga4lake.load.lock import load_lock
 from ga4lake.load.plan import wait_for_open_loads
 from ga4lake.load.run import ingest, plan_ingest
 from ga4lake.load.steps import open_load, publish, write_bronze, write_gold, write_silver
-from ga4lake.query import run_sql
 from ga4lake.sample.cli import main as sample_main
 
 pytestmark = pytest.mark.integration

@@ -31,9 +31,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from ga4lake.airflow_client import CHAIN, AirflowClient
+from ga4lake.clients.spark import branch_catalog
 from ga4lake.config import REPO_ROOT
 from ga4lake.gold.models import GOLD_TABLES, build_gold
-from ga4lake.lake.spark import branch_catalog
 from ga4lake.lake.tables import LOAD_MANIFEST, QUARANTINE, SILVER_EVENTS
 from ga4lake.load import OPEN_PHASES
 from ga4lake.load.lock import load_lock
@@ -199,7 +199,7 @@ def solo(lake, nessie, exports, tmp_path, monkeypatch):
     """A lake of its own (branch, PostgreSQL schema and state directory, so its load lock is this test's
     alone) with D1 published by `ga4lake ingest`, and its plan put back to ``published``: as if the load's
     Airflow sync task had not run yet."""
-    from ga4lake.lake.nessie import NO_ANCESTOR
+    from ga4lake.clients.nessie import NO_ANCESTOR
 
     settings = dataclasses.replace(
         lake,

@@ -27,11 +27,11 @@ from pathlib import Path
 import psycopg2
 import pytest
 
+from ga4lake.clients.nessie import NessieClient
+from ga4lake.clients.spark import branch_catalog
 from ga4lake.config import Settings
 from ga4lake.errors import ExitCode
 from ga4lake.gold.models import GOLD_TABLES
-from ga4lake.lake.nessie import NessieClient
-from ga4lake.lake.spark import branch_catalog
 from ga4lake.lake.tables import BRONZE_EVENTS, LOAD_MANIFEST, QUARANTINE, SILVER_EVENTS
 from ga4lake.load.plan import open_plans
 from ga4lake.load.run import ingest

@@ -26,10 +26,10 @@ import psycopg2
 import pytest
 
 import ga4lake
+from ga4lake.clients.nessie import NessieClient
+from ga4lake.clients.spark import branch_catalog
 from ga4lake.errors import ExitCode
 from ga4lake.gold.models import GOLD_TABLES
-from ga4lake.lake.nessie import NessieClient
-from ga4lake.lake.spark import branch_catalog
 from ga4lake.load.run import ingest
 from ga4lake.sample.cli import main as sample_main
 

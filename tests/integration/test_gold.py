@@ -8,10 +8,10 @@ from pathlib import Path
 import psycopg2
 import pytest
 
+from ga4lake.clients.spark import branch_catalog
 from ga4lake.config import load_env
 from ga4lake.gold.models import GOLD_TABLES, build_gold
 from ga4lake.gold.sync import sync
-from ga4lake.lake.spark import branch_catalog
 from ga4lake.lake.tables import SILVER_EVENTS
 from ga4lake.load.run import ingest
 from ga4lake.sample.cli import main as sample_main

@@ -16,11 +16,11 @@ from datetime import date
 
 import pytest
 
-from ga4lake.lake.spark import branch_catalog
+from ga4lake.clients.spark import branch_catalog
+from ga4lake.clients.trino import ref_catalog_name, run_sql
 from ga4lake.lake.tables import NESSIE_SAFE_PROPERTIES, replace_days
 from ga4lake.load.maintain import maintain, trino_catalogs
 from ga4lake.load.rollback import rollback
-from ga4lake.query import ref_catalog_name, run_sql
 
 pytestmark = pytest.mark.integration
 

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from ga4lake.clients.nessie import NessieClient
+from ga4lake.clients.spark import branch_catalog
 from ga4lake.gold.models import GOLD_TABLES, build_gold
-from ga4lake.lake.nessie import NessieClient
-from ga4lake.lake.spark import branch_catalog
 from ga4lake.lake.tables import BRONZE_EVENTS, LOAD_MANIFEST, QUARANTINE, SILVER_EVENTS
 from ga4lake.load.plan import LoadPlan
 from ga4lake.load.run import plan_ingest

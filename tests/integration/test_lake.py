@@ -19,11 +19,11 @@ import pyarrow.parquet as pq
 import pytest
 
 import ga4lake
+from ga4lake.clients.trino import run_sql
 from ga4lake.errors import AuditFailed, ExitCode
 from ga4lake.lake.landing import LandingError
 from ga4lake.load.rollback import rollback
 from ga4lake.load.run import ingest, rerun
-from ga4lake.query import run_sql
 from ga4lake.sample.cli import main as sample_main
 
 pytestmark = pytest.mark.integration

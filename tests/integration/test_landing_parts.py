@@ -15,9 +15,9 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
+from ga4lake.clients.trino import run_sql
 from ga4lake.lake.landing import LandingError
 from ga4lake.load.run import ingest, rerun
-from ga4lake.query import run_sql
 from ga4lake.sample.cli import main as sample_main
 
 pytestmark = pytest.mark.integration

@@ -11,9 +11,9 @@ import pytest
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from ga4lake.clients.nessie import NessieClient
 from ga4lake.errors import ParityGateFailed
 from ga4lake.gold.models import build
-from ga4lake.lake.nessie import NessieClient
 from ga4lake.load.run import ingest
 from ga4lake.sample.cli import main as sample_main
 

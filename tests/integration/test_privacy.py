@@ -15,15 +15,15 @@ import pyarrow.parquet as pq
 import pytest
 from pyspark.sql import functions as F
 
+from ga4lake.clients.nessie import NessieClient
+from ga4lake.clients.spark import branch_catalog
+from ga4lake.clients.trino import run_sql
 from ga4lake.gold.models import GOLD_TABLES, build_gold
 from ga4lake.lake import landing
-from ga4lake.lake.nessie import NessieClient
 from ga4lake.lake.privacy import pii_key
-from ga4lake.lake.spark import branch_catalog
 from ga4lake.lake.tables import BRONZE_EVENTS, LOAD_MANIFEST, QUARANTINE, SILVER_EVENTS
 from ga4lake.load.erase import USER_COLUMNS, erase_user, render
 from ga4lake.load.run import ingest
-from ga4lake.query import run_sql
 from ga4lake.sample.cli import main as sample_main
 from tests.integration.test_gold import pg_counts
 

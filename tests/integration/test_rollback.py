@@ -22,8 +22,8 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from ga4lake.cli import main as cli
+from ga4lake.clients.spark import branch_catalog
 from ga4lake.gold.models import GOLD_TABLES
-from ga4lake.lake.spark import branch_catalog
 from ga4lake.load.plan import LoadPlan, idle_limit, process_owner
 from ga4lake.load.rollback import rollback
 from ga4lake.load.run import ingest

@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from ga4lake.airflow_client import CHAIN, AirflowClient
-from ga4lake.query import run_sql
+from ga4lake.clients.trino import run_sql
 from ga4lake.sample.cli import main as sample_main
 
 pytestmark = pytest.mark.integration

@@ -12,8 +12,9 @@ import psycopg2
 import pytest
 
 from ga4lake import pgroles
+from ga4lake.clients import secrets as secretfiles
 from ga4lake.config import load_env
-from ga4lake.stack import airflow, secretfiles, superset
+from ga4lake.stack import airflow, superset
 from ga4lake.stack.process import is_loopback, listening_sockets, tree_cmdlines
 from ga4lake.stack.services import build_services, nessie_home
 
@@ -200,7 +201,7 @@ def test_reader_reads_gold_not_bookkeeping_nor_parity_history(stack, schema):
 
 def test_trinos_postgresql_catalog_has_the_trino_roles_rights_only(stack, schema):
     """Through Trino itself: gold is readable, the sync's bookkeeping is not (the superuser could)."""
-    from ga4lake.query import run_sql
+    from ga4lake.clients.trino import run_sql
 
     s = schema.pg_gold_schema
     _, rows = run_sql(stack, f"SELECT count(*) FROM postgresql.{s}.fact_sessions")

@@ -10,8 +10,8 @@ import uuid
 
 import pytest
 
-from ga4lake.lake.spark import MAIN_CATALOG, branch_catalog
-from ga4lake.query import run_sql
+from ga4lake.clients.spark import MAIN_CATALOG, branch_catalog
+from ga4lake.clients.trino import run_sql
 from ga4lake.stack.smoke import pyiceberg_count
 
 pytestmark = pytest.mark.integration

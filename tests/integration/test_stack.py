@@ -12,11 +12,11 @@ import uuid
 import psycopg2
 import pytest
 
+from ga4lake.clients.nessie import NessieClient
+from ga4lake.clients.s3 import s3_client
 from ga4lake.config import load_settings
-from ga4lake.lake.landing import s3_client
-from ga4lake.lake.nessie import NessieClient
+from ga4lake.errors import StackError
 from ga4lake.stack import manager
-from ga4lake.stack.process import StackError
 from ga4lake.stack.services import CORE_SERVICES, build_services
 
 pytestmark = pytest.mark.integration

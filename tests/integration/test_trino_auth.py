@@ -8,10 +8,10 @@ import stat
 import pytest
 import requests
 
+from ga4lake.clients import secrets as secretfiles
+from ga4lake.clients.trino import connect, ensure_ref_catalog, run_sql
 from ga4lake.config import Settings
 from ga4lake.load.maintain import drop_catalog, trino_catalogs
-from ga4lake.query import connect, ensure_ref_catalog, run_sql
-from ga4lake.stack import secretfiles
 from ga4lake.stack.manager import require_healthy
 
 pytestmark = pytest.mark.integration

@@ -53,7 +53,7 @@ def gold(lake, tmp_path_factory):
 
 
 def _drop_ref_catalog(settings) -> None:
-    from ga4lake.query import ref_catalog_name, run_sql
+    from ga4lake.clients.trino import ref_catalog_name, run_sql
 
     # best effort: a leftover dynamic catalog only costs a file under var/trino
     with contextlib.suppress(Exception):
@@ -94,7 +94,7 @@ def test_trino_reaches_gold_in_postgresql(gold):
     assert problem is None, (
         f"Trino's postgresql catalog is unusable: {problem}. Trino 476's PostgreSQL connector needs the "
         "geospatial plugin (Unknown type: Geometry in var/logs/trino.log): add it to the unpacked plugins "
-        "(ga4lake.stack.versions.TRINO_PLUGINS) and restart Trino. Parity meanwhile runs in split mode."
+        "(ga4lake.versions.TRINO_PLUGINS) and restart Trino. Parity meanwhile runs in split mode."
     )
 
 

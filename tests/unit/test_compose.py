@@ -61,7 +61,7 @@ def test_seaweedfs_identity_matches_the_dev_credentials():
 
 
 def test_same_pinned_versions_as_the_native_stack():
-    from ga4lake.stack import versions
+    from ga4lake import versions
 
     images = {n: s["image"] for n, s in _compose()["services"].items()}
     assert images["trino"] == f"trinodb/trino:{versions.TRINO}"

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from ga4lake.airflow_client import AirflowError
+from ga4lake.clients.nessie import NessieError
 from ga4lake.config import ConfigError
 from ga4lake.errors import (
     EXIT_CODES,
@@ -19,13 +20,12 @@ from ga4lake.errors import (
     LoadBusy,
     LoadError,
     ParityGateFailed,
+    StackError,
     UserError,
     exit_code,
 )
 from ga4lake.lake.landing import LandingError
-from ga4lake.lake.nessie import NessieError
 from ga4lake.load.erase import ErasureError
-from ga4lake.stack.process import StackError
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from ga4lake.lake.nessie import Commit
+from ga4lake.clients.nessie import Commit
+from ga4lake.clients.trino import ref_catalog_name
 from ga4lake.lake.tables import NESSIE_SAFE_PROPERTIES, TABLE_PROPERTIES
 from ga4lake.load.maintain import history_window, property_changes, stale_ref_catalogs, stale_staging
-from ga4lake.query import ref_catalog_name
 
 
 def test_new_tables_keep_every_metadata_file_nessie_commits_point_at():

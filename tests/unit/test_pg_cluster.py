@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from ga4lake.config import load_settings
+from ga4lake.errors import StackError
 from ga4lake.stack import services
-from ga4lake.stack.process import StackError
 
 
 def _settings(tmp_path: Path, state: str):

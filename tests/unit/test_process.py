@@ -6,7 +6,8 @@ import time
 
 import pytest
 
-from ga4lake.stack.process import Service, StackError, port_in_use
+from ga4lake.errors import StackError
+from ga4lake.stack.process import Service, port_in_use
 
 
 def _free_port() -> int:

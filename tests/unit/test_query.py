@@ -1,6 +1,6 @@
 import json
 
-from ga4lake.query import format_result, ref_catalog_name, ref_prefix
+from ga4lake.clients.trino import format_result, ref_catalog_name, ref_prefix
 
 
 def test_ref_prefix_maps_bare_hashes_to_main():

@@ -7,8 +7,8 @@ import hashlib
 import re
 import stat
 
+from ga4lake.clients import secrets as secretfiles
 from ga4lake.config import load_settings
-from ga4lake.stack import secretfiles
 from ga4lake.stack.services import trino_rules
 
 

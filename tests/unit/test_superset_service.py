@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from ga4lake.config import REPO_ROOT, load_settings
+from ga4lake.errors import StackError
 from ga4lake.stack import superset
-from ga4lake.stack.process import StackError
 
 
 @pytest.fixture

@@ -1,8 +1,8 @@
 import re
 import xml.etree.ElementTree as ET
 
+from ga4lake import versions
 from ga4lake.config import REPO_ROOT
-from ga4lake.stack import versions
 
 NS = {"m": "http://maven.apache.org/POM/4.0.0"}
 

@@ -13,6 +13,7 @@ import statistics
 import sys
 from pathlib import Path
 
+from ga4lake.clients.postgres import connect as pg_connect
 from ga4lake.config import REPO_ROOT, load_settings
 
 DOCS_SCREENSHOT = REPO_ROOT / "docs" / "images" / "dashboard.png"  # shown in docs/superset.md
@@ -23,8 +24,8 @@ class DashboardError(RuntimeError):
 
 
 def _require_superset():
+    from ga4lake.errors import StackError
     from ga4lake.stack import superset
-    from ga4lake.stack.process import StackError
 
     settings = load_settings()
     if not superset.service(settings).healthy():
@@ -37,9 +38,7 @@ def _require_superset():
 
 def pg_rows(settings, sql: str, params: tuple = (), database: str | None = None) -> list[tuple]:
     """One query on the stack's PostgreSQL as its superuser (gold database unless named)."""
-    import psycopg2
-
-    conn = psycopg2.connect(settings.pg_dsn(database))
+    conn = pg_connect(settings, database)
     try:
         with conn.cursor() as cur:
             cur.execute(sql, params)

@@ -26,11 +26,11 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from ga4lake import pgroles
+from ga4lake.clients.spark import branch_catalog
 from ga4lake.config import Settings
 from ga4lake.errors import disk_full
 from ga4lake.gold.models import GOLD_TABLES
 from ga4lake.gold.step import GOLD_NAMESPACE, Scope
-from ga4lake.lake.spark import branch_catalog
 from ga4lake.log import say as _say  # progress lines (stderr; -q hides them)
 from ga4lake.sqlident import check_identifier, quote_ident
 from ga4lake.stack.process import pid_alive
@@ -344,7 +344,7 @@ def sync(
 
     Every table is exported from the lake first; then one PostgreSQL transaction replaces all of them and
     their ``_sync_state`` rows, so readers see either the previous sync's tables or this one's, never a mix."""
-    from ga4lake.lake.nessie import NessieClient
+    from ga4lake.clients.nessie import NessieClient
 
     commit = NessieClient(settings.nessie_api).get_reference(settings.lake_branch).hash
     catalog = branch_catalog(spark, settings, settings.lake_branch)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
+from ga4lake.clients.s3 import s3_client
 from ga4lake.config import Settings
 from ga4lake.lake import landing
 
@@ -25,7 +26,7 @@ def arrived_days(
     names: list[tuple[date, str]] = []
     if source.startswith("s3://"):
         bucket, prefix = landing.split_s3(source)
-        client = landing.s3_client(settings)
+        client = s3_client(settings)
         for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
             for obj in page.get("Contents", []):
                 name = obj["Key"].rsplit("/", 1)[-1]

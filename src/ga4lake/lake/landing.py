@@ -30,6 +30,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ga4lake.clients.s3 import s3_client
 from ga4lake.config import Settings
 from ga4lake.errors import Ga4lakeError
 from ga4lake.sample import readers
@@ -224,22 +225,6 @@ def kind_of_names(names: Iterable[str]) -> str:
 
 def _stderr_note(msg: str) -> None:
     print(f"ga4lake landing: note: {msg}", file=sys.stderr, flush=True)
-
-
-def s3_client(settings: Settings):
-    import boto3
-    from botocore.config import Config
-
-    return boto3.client(
-        "s3",
-        endpoint_url=settings.s3_endpoint,
-        aws_access_key_id=settings.s3_access_key,
-        aws_secret_access_key=settings.s3_secret_key,
-        region_name=settings.s3_region,
-        config=Config(
-            s3={"addressing_style": "path" if settings.s3_path_style else "auto"}, retries={"max_attempts": 5}
-        ),
-    )
 
 
 def split_s3(uri: str) -> tuple[str, str]:

@@ -26,8 +26,8 @@ from urllib.parse import urlparse
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
+from ga4lake.clients.secrets import generated_secret
 from ga4lake.config import ConfigError, Settings
-from ga4lake.stack.secretfiles import generated_secret
 
 USER_ID = "user_id"
 _BLOCK = 64  # SHA-256 block size in bytes (RFC 2104's B)

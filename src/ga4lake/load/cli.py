@@ -44,8 +44,8 @@ def cmd_open(args: argparse.Namespace) -> int:
 def _open_day(args: argparse.Namespace, settings) -> int:
     """Daily mode: the day, the ``--restatement-days`` before it (new or changed files), and every earlier day
     of the last ``--catchup-days`` whose export arrived but was never loaded (its own run gave up waiting)."""
+    from ga4lake.clients.spark import branch_catalog, get_spark
     from ga4lake.lake import arrivals, landing
-    from ga4lake.lake.spark import branch_catalog, get_spark
     from ga4lake.lake.tables import latest_manifest
     from ga4lake.load.lock import exclusive
     from ga4lake.load.run import plan_ingest
@@ -124,7 +124,7 @@ def cmd_arrived(args: argparse.Namespace) -> int:
 def cmd_step(args: argparse.Namespace) -> int:
     """One step of :data:`ga4lake.load.STEPS`. A failed audit or parity gate fails the plan for good (a
     retry would fail the same way; the branch is kept) and exits 3, like ``ga4lake ingest``."""
-    from ga4lake.lake.spark import get_spark
+    from ga4lake.clients.spark import get_spark
     from ga4lake.load.lock import load_lock
     from ga4lake.load.plan import LoadPlan, running_step
     from ga4lake.load.steps import run_step

@@ -35,14 +35,14 @@ from pathlib import Path
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from ga4lake.clients.nessie import NessieClient
+from ga4lake.clients.spark import branch_catalog, get_spark
 from ga4lake.config import Settings
 from ga4lake.errors import LoadError
 from ga4lake.gold import step as gold_step
 from ga4lake.gold import sync as gold_sync
 from ga4lake.gold.models import GOLD_TABLES
 from ga4lake.lake import landing
-from ga4lake.lake.nessie import NessieClient
-from ga4lake.lake.spark import branch_catalog, get_spark
 from ga4lake.lake.tables import BRONZE_EVENTS, LOAD_MANIFEST, QUARANTINE, SILVER_EVENTS, latest_manifest
 from ga4lake.load.lock import load_lock
 from ga4lake.load.plan import wait_for_open_loads
@@ -286,7 +286,7 @@ def _erase_insights(settings: Settings, uid: str) -> dict[str, int]:
     """The dashboard's dbt tables in PostgreSQL that hold user_pseudo_id (``insights.session_segments``):
     the user's rows are deleted now; the aggregated insight tables (no user column) change by that user
     only at their next rebuild (``ga4lake dashboard refresh`` or ``ga4lake validate``)."""
-    from ga4lake.validate.dbt import insights_schema
+    from ga4lake.clients.postgres import insights_schema
 
     schema = insights_schema(settings.pg_gold_schema)
     conn = gold_sync.connect(settings)

@@ -28,8 +28,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from ga4lake.clients.nessie import Commit, NessieClient
 from ga4lake.config import Settings
-from ga4lake.lake.nessie import Commit, NessieClient
 from ga4lake.lake.tables import NESSIE_SAFE_PROPERTIES
 from ga4lake.log import say as _say  # progress lines (stderr; -q hides them)
 
@@ -94,7 +94,7 @@ def stale_ref_catalogs(catalogs: Iterable[str], references: Iterable[str], defau
     A catalog that follows a live branch or tag is kept, and so is one pinned to a commit of a live
     branch other than the default (``branch@hash``: a load or test branch being inspected); catalogs of
     deleted references (published load branches) and pinned commits of the default branch go."""
-    from ga4lake.query import ref_catalog_name
+    from ga4lake.clients.trino import ref_catalog_name
 
     live = {ref_catalog_name(r) for r in references}
     pinned = tuple(ref_catalog_name(r) + "_" for r in references if r != default_branch)
@@ -162,7 +162,7 @@ def _size(path: Path) -> int:
 
 
 def trino_catalogs(settings: Settings) -> list[str]:
-    from ga4lake.query import connect
+    from ga4lake.clients.trino import connect
 
     conn = connect(settings, catalog="system")
     try:
@@ -174,7 +174,7 @@ def trino_catalogs(settings: Settings) -> list[str]:
 
 
 def drop_catalog(settings: Settings, name: str) -> None:
-    from ga4lake.query import connect
+    from ga4lake.clients.trino import connect
 
     conn = connect(settings, catalog="system")
     try:
@@ -192,7 +192,7 @@ def table_properties(spark, table: str) -> dict[str, str]:
 def safe_properties(spark, settings: Settings, dry_run: bool) -> dict[str, dict[str, str]]:
     """Give every Iceberg table of the lake branch the Nessie-safe properties (one commit per table that
     lacks them, none otherwise)."""
-    from ga4lake.lake.spark import branch_catalog
+    from ga4lake.clients.spark import branch_catalog
 
     nessie = NessieClient(settings.nessie_api)
     cat = branch_catalog(spark, settings, settings.lake_branch)
@@ -217,7 +217,7 @@ def maintain(
     progress: Callable[[str], None] = _say,
 ) -> MaintainReport:
     """Run every housekeeping step under the load lock; returns what was (or would be) removed or set."""
-    from ga4lake.lake.spark import get_spark
+    from ga4lake.clients.spark import get_spark
     from ga4lake.load.lock import load_lock
 
     days = settings.history_retention_days if retention_days is None else retention_days

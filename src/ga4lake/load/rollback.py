@@ -6,12 +6,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from ga4lake.clients.nessie import Commit, NessieClient
+from ga4lake.clients.spark import get_spark
 from ga4lake.config import Settings
 from ga4lake.errors import LoadBusy, LoadError
 from ga4lake.gold import sync as gold_sync
 from ga4lake.lake import landing
-from ga4lake.lake.nessie import Commit, NessieClient
-from ga4lake.lake.spark import get_spark
 from ga4lake.load.lock import load_lock
 from ga4lake.load.plan import active_plans, read_plans
 from ga4lake.log import say as _say  # progress lines (stderr; -q hides them)

@@ -11,12 +11,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 
+from ga4lake.clients.nessie import NessieClient
+from ga4lake.clients.spark import branch_catalog, get_spark
 from ga4lake.config import Settings, inject_fault
 from ga4lake.errors import LoadBusy, LoadError
 from ga4lake.lake import landing
 from ga4lake.lake.audit import AuditReport
-from ga4lake.lake.nessie import NessieClient
-from ga4lake.lake.spark import branch_catalog, get_spark
 from ga4lake.lake.tables import latest_manifest
 from ga4lake.load import OPEN_PHASES, STEPS
 from ga4lake.load.lock import exclusive, load_lock

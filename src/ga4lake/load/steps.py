@@ -17,6 +17,8 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict
 from datetime import datetime
 
+from ga4lake.clients.nessie import NessieClient
+from ga4lake.clients.spark import branch_catalog
 from ga4lake.config import Settings, int_setting, setting
 from ga4lake.errors import AuditFailed, LoadError, ParityGateFailed, disk_full
 from ga4lake.gold import step as gold_step
@@ -24,8 +26,6 @@ from ga4lake.gold import sync as gold_sync
 from ga4lake.lake import landing
 from ga4lake.lake import write as lake_write
 from ga4lake.lake.audit import AuditReport, run_audits
-from ga4lake.lake.nessie import NessieClient
-from ga4lake.lake.spark import branch_catalog
 from ga4lake.load import step
 from ga4lake.load.plan import LoadPlan, new_load_id
 from ga4lake.log import say as _say  # progress lines (stderr; -q hides them)

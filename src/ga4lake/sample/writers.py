@@ -147,20 +147,10 @@ def split_s3_url(url: str) -> tuple[str, str]:
 
 def s3_client() -> Any:
     """boto3 client for the lake's object store, as configured (the stack's own S3 unless GA4LAKE_S3 says otherwise)."""
-    import boto3
-    from botocore.config import Config
-
+    from ga4lake.clients.s3 import s3_client as client
     from ga4lake.config import load_settings
 
-    s = load_settings()
-    return boto3.client(
-        "s3",
-        endpoint_url=s.s3_endpoint,
-        aws_access_key_id=s.s3_access_key or None,
-        aws_secret_access_key=s.s3_secret_key or None,
-        region_name=s.s3_region,
-        config=Config(s3={"addressing_style": "path"}),
-    )
+    return client(load_settings())
 
 
 def upload(client: Any, local: Path, bucket: str, prefix: str) -> str:

@@ -98,7 +98,7 @@ def service(s: Settings) -> Service:
     def prepare() -> None:
         user, password = admin(s)
         if not password:
-            from ga4lake.stack.process import StackError
+            from ga4lake.errors import StackError
 
             raise StackError(
                 "airflow: GA4LAKE_AIRFLOW_ADMIN_PASSWORD is empty (set it in .env or the environment)"
@@ -108,7 +108,7 @@ def service(s: Settings) -> Service:
         pw.write_text(json.dumps({user: password}))
         pw.chmod(0o600)
         if not (bin_ / "airflow").exists():
-            from ga4lake.stack.process import StackError
+            from ga4lake.errors import StackError
 
             raise StackError(f"airflow is not installed in {venv(s)}: run `make install`")
 

@@ -21,9 +21,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from ga4lake import versions
 from ga4lake.config import REPO_ROOT, Settings, load_settings, setting
 from ga4lake.log import say, warn
-from ga4lake.stack import versions
 
 PYTHON = setting("GA4LAKE_PYTHON")
 

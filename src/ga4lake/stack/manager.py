@@ -7,8 +7,9 @@ import time
 from collections.abc import Callable
 
 from ga4lake.config import UI_SERVICES, Settings, refuse_exposed_defaults
+from ga4lake.errors import StackError
 from ga4lake.log import say as _say  # progress lines (stderr; -q hides them)
-from ga4lake.stack.process import Service, StackError, rss_kb
+from ga4lake.stack.process import Service, rss_kb
 from ga4lake.stack.services import build_services
 
 

@@ -16,14 +16,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ga4lake.errors import Ga4lakeError
+from ga4lake.errors import StackError
 
 # environment entry (<name>=<service>) of every process a service starts: see Service.orphans
 SERVICE_MARKER = "ga4lake_stack_service"  # lower case: a marker, not a setting
-
-
-class StackError(Ga4lakeError, RuntimeError):
-    """A service could not be installed, started or stopped; the message names service, port and log."""
 
 
 @dataclass

@@ -19,12 +19,15 @@ import sys
 import urllib.request
 from pathlib import Path
 
-from ga4lake import pgroles
+from ga4lake import pgroles, versions
+from ga4lake.clients import secrets as secretfiles
+from ga4lake.clients.nessie import NessieClient
+from ga4lake.clients.postgres import connect as pg_connect
+from ga4lake.clients.spark import java17_home
 from ga4lake.config import REPO_ROOT, Settings, setting
-from ga4lake.lake.nessie import NessieClient
+from ga4lake.errors import StackError
 from ga4lake.sqlident import check_identifier
-from ga4lake.stack import secretfiles, versions
-from ga4lake.stack.process import Service, StackError
+from ga4lake.stack.process import Service
 
 LAKE_NAMESPACES = ("bronze", "silver", "gold")
 CORE_SERVICES = ("postgres", "s3", "nessie", "trino")
@@ -34,18 +37,6 @@ SPARK_SERVICES = ("spark-master", "spark-worker")
 # ---------------------------------------------------------------------------------------------
 # locations and runtimes
 # ---------------------------------------------------------------------------------------------
-def java17_home() -> Path:
-    """Spark: Java 17 (the machine default)."""
-    if home := setting("GA4LAKE_JAVA17_HOME"):
-        return Path(home)
-    for pattern in ("/usr/lib/jvm/java-17-openjdk-*", "/usr/lib/jvm/temurin-17*"):
-        hits = sorted(glob.glob(pattern))
-        if hits:
-            return Path(hits[0])
-    java = shutil.which("java")
-    if java:
-        return Path(os.path.realpath(java)).parents[1]
-    raise StackError("no Java 17 found: install openjdk-17-jre-headless or set GA4LAKE_JAVA17_HOME")
 
 
 def java25_home(settings: Settings) -> Path:
@@ -238,8 +229,6 @@ def _postgres(s: Settings) -> Service:
         return res.returncode == 0
 
     def after_start() -> None:
-        import psycopg2  # the stack manager runs inside the main virtualenv
-
         from ga4lake.config import load_env
 
         env = load_env()
@@ -249,7 +238,7 @@ def _postgres(s: Settings) -> Service:
             env.get("GA4LAKE_PG_AIRFLOW_DB") or "airflow",
             env.get("GA4LAKE_PG_SUPERSET_DB") or "superset",
         )
-        conn = psycopg2.connect(s.pg_dsn("postgres"))
+        conn = pg_connect(s, "postgres")
         conn.autocommit = True
         with conn.cursor() as cur:
             for db in dbs:
@@ -281,7 +270,7 @@ def _postgres(s: Settings) -> Service:
 # S3: SeaweedFS (default) or MinIO
 # ---------------------------------------------------------------------------------------------
 def ensure_bucket(s: Settings) -> None:
-    from ga4lake.lake.landing import s3_client  # the one S3 client factory of the project
+    from ga4lake.clients.s3 import s3_client  # the one S3 client factory of the project
 
     client = s3_client(s)
     existing = {b["Name"] for b in client.list_buckets().get("Buckets", [])}
@@ -497,7 +486,7 @@ def trino_values(s: Settings) -> dict[str, str]:
     }
 
 
-REF_CATALOG_PATTERN = "ref_[a-z0-9_]+"  # ga4lake.query.ref_catalog_name's names
+REF_CATALOG_PATTERN = "ref_[a-z0-9_]+"  # ga4lake.clients.trino.ref_catalog_name's names
 TRINO_CATALOGS = ("iceberg", "postgresql", "system")
 
 
@@ -642,7 +631,7 @@ def _spark(s: Settings, role: str) -> Service:
 def _spark_connect(s: Settings) -> Service:
     """A long-running Spark (local mode) behind Spark Connect: Airflow tasks become thin gRPC clients, so no
     task pays for a JVM start and a cold Iceberg/Nessie catalog (≈ 20 s each on 2 cores)."""
-    from ga4lake.lake.spark import session_conf
+    from ga4lake.clients.spark import session_conf
 
     conf_file = s.state_dir / "spark" / "connect.properties"
 

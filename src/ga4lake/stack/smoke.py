@@ -12,10 +12,10 @@ import time
 import uuid
 from dataclasses import asdict, dataclass, field
 
+from ga4lake.clients.nessie import NessieClient
+from ga4lake.clients.spark import MAIN_CATALOG, branch_catalog, get_spark
+from ga4lake.clients.trino import run_sql
 from ga4lake.config import Settings, load_settings
-from ga4lake.lake.nessie import NessieClient
-from ga4lake.lake.spark import MAIN_CATALOG, branch_catalog, get_spark
-from ga4lake.query import run_sql
 
 NAMESPACE = "smoke"
 

@@ -13,10 +13,12 @@ import subprocess
 import urllib.parse
 from pathlib import Path
 
+from ga4lake.clients.postgres import connect as pg_connect
 from ga4lake.config import REPO_ROOT, Settings, load_env
+from ga4lake.errors import StackError
 from ga4lake.sqlident import check_identifier
 from ga4lake.stack.install import _apt_install, venv_step
-from ga4lake.stack.process import Service, StackError
+from ga4lake.stack.process import Service
 
 SUPERSET_VERSION = "6.1.0"
 REQUIREMENTS = REPO_ROOT / "requirements" / "superset.txt"
@@ -79,7 +81,7 @@ def secret_key(s: Settings) -> str:
 
 def insights_schema(s: Settings) -> str:
     """The schema dbt writes the insight models to (the rule of dbt/profiles.yml and validate.dbt)."""
-    from ga4lake.validate.dbt import insights_schema as dbt_insights_schema  # stdlib-only module
+    from ga4lake.clients.postgres import insights_schema as dbt_insights_schema
 
     explicit = load_env().get("GA4LAKE_PG_INSIGHTS_SCHEMA", "")
     schema = explicit if explicit and s.pg_gold_schema == "gold" else dbt_insights_schema(s.pg_gold_schema)
@@ -144,7 +146,7 @@ def ensure_metadata_db(s: Settings) -> None:
 
     db = metadata_db(s)
     try:
-        conn = psycopg2.connect(s.pg_dsn("postgres"))
+        conn = pg_connect(s, "postgres")
     except psycopg2.OperationalError as exc:
         raise StackError(
             f"superset: PostgreSQL on port {s.ports.postgres} is not reachable for the metadata database "

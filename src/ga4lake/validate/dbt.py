@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ga4lake.clients.postgres import insights_schema
 from ga4lake.config import REPO_ROOT, Settings, setting
 from ga4lake.sqlident import check_identifier
 
@@ -92,12 +93,6 @@ class DbtSummary:
 
 def dbt_executable(settings: Settings) -> Path:
     return settings.venvs_dir / "dbt" / "bin" / "dbt"
-
-
-def insights_schema(gold_schema: str) -> str:
-    """Where the insight views go: ``insights`` next to the real ``gold``, else ``<gold schema>_insights``
-    (the same rule as dbt/profiles.yml, so a throw-away gold schema never touches the real views)."""
-    return "insights" if gold_schema == "gold" else f"{gold_schema}_insights"
 
 
 def dbt_env(

@@ -299,7 +299,7 @@ def format_report(report: ParityReport) -> str:
 
 
 def _trino(settings: Settings) -> Callable[..., tuple[list[str], list[tuple[Any, ...]]]]:
-    from ga4lake.query import run_sql
+    from ga4lake.clients.trino import run_sql
 
     ref = settings.lake_branch if settings.lake_branch != "main" else None
     return lambda sql: run_sql(settings, sql, ref=ref)

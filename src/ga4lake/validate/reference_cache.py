@@ -26,7 +26,7 @@ def enabled(env: dict[str, str] | None = None) -> bool:
 
 def bronze_version(settings: Settings) -> str | None:
     """Identity of the bronze table's content on the settings' branch (None: unknown, do not cache)."""
-    from ga4lake.lake.nessie import NessieClient, NessieError
+    from ga4lake.clients.nessie import NessieClient, NessieError
 
     try:
         return NessieClient(settings.nessie_api).metadata_location(settings.lake_branch, BRONZE_KEY)

@@ -12,19 +12,36 @@ branch so a load writes to ``<catalog>.<namespace>.<table>`` of its own branch.
 
 from __future__ import annotations
 
+import glob
 import os
 import re
+import shutil
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ga4lake import versions
 from ga4lake.config import Settings, load_settings, setting
-from ga4lake.stack import versions
-from ga4lake.stack.process import StackError
+from ga4lake.errors import StackError
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
 MAIN_CATALOG = "lake"
 _JVM_OPTS = "-Daws.requestChecksumCalculation=when_required -Daws.responseChecksumValidation=when_required"
+
+
+def java17_home() -> Path:
+    """Spark: Java 17 (the machine default)."""
+    if home := setting("GA4LAKE_JAVA17_HOME"):
+        return Path(home)
+    for pattern in ("/usr/lib/jvm/java-17-openjdk-*", "/usr/lib/jvm/temurin-17*"):
+        hits = sorted(glob.glob(pattern))
+        if hits:
+            return Path(hits[0])
+    java = shutil.which("java")
+    if java:
+        return Path(os.path.realpath(java)).parents[1]
+    raise StackError("no Java 17 found: install openjdk-17-jre-headless or set GA4LAKE_JAVA17_HOME")
 
 
 def spark_jars(settings: Settings) -> list[str]:
@@ -97,8 +114,6 @@ def get_spark(settings: Settings | None = None, app_name: str = "ga4lake") -> Sp
         from pyspark.sql import SparkSession
 
         return SparkSession.builder.remote(remote).getOrCreate()
-    from ga4lake.stack.services import java17_home
-
     os.environ.setdefault("JAVA_HOME", str(java17_home()))
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     os.environ.setdefault("PYSPARK_PYTHON", os.sys.executable)  # type: ignore[attr-defined]

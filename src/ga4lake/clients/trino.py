@@ -65,7 +65,7 @@ def connect(
     on loopback only (docs/security.md)."""
     import trino
 
-    from ga4lake.stack.secretfiles import trino_password
+    from ga4lake.clients.secrets import trino_password
 
     return trino.dbapi.connect(
         host="127.0.0.1",
