@@ -110,13 +110,11 @@ def fresh_branch(settings: Settings, tag: str) -> Settings:
 
 
 def drop_branch(settings: Settings) -> None:
-    import psycopg2
-
     from ga4lake.clients.nessie import NessieClient
-    from ga4lake.clients.postgres import insights_schema
+    from ga4lake.clients.postgres import connect, insights_schema
 
     NessieClient(settings.nessie_api).delete_branch(settings.lake_branch)
-    conn = psycopg2.connect(settings.pg_dsn())
+    conn = connect(settings)
     conn.autocommit = True
     with conn.cursor() as cur:
         cur.execute(f'DROP SCHEMA IF EXISTS "{settings.pg_gold_schema}" CASCADE')

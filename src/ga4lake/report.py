@@ -164,10 +164,10 @@ def query_gold(
     settings: Settings, start: date | None, end: date | None, min_sessions: int, top: int
 ) -> GoldFigures:
     """Read the report's numbers from gold in PostgreSQL (range default: everything synced)."""
-    import psycopg2
+    from ga4lake.clients.postgres import connect
 
     s = check_identifier(settings.pg_gold_schema, "gold schema")
-    conn = psycopg2.connect(settings.pg_dsn())
+    conn = connect(settings)
     try:
         with conn.cursor() as cur:
             lo, hi = _data_range(cur, s)

@@ -26,6 +26,7 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from ga4lake import pgroles
+from ga4lake.clients.postgres import connect
 from ga4lake.clients.spark import branch_catalog
 from ga4lake.config import Settings
 from ga4lake.errors import disk_full
@@ -63,12 +64,6 @@ def pg_type(dt: T.DataType) -> str:
 
 def _is_complex(dt: T.DataType) -> bool:
     return isinstance(dt, T.ArrayType | T.MapType | T.StructType)
-
-
-def connect(settings: Settings):
-    import psycopg2
-
-    return psycopg2.connect(settings.pg_dsn())
 
 
 def ensure_schema(conn, settings: Settings) -> None:

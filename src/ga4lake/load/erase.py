@@ -36,6 +36,7 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from ga4lake.clients.nessie import NessieClient
+from ga4lake.clients.postgres import connect as pg_connect
 from ga4lake.clients.spark import branch_catalog, get_spark
 from ga4lake.config import Settings
 from ga4lake.errors import LoadError
@@ -258,7 +259,7 @@ def _check(before: _Found, after: _Found) -> list[str]:
 
 def _postgres_left(settings: Settings, keys: dict[str, list[str]]) -> dict[str, int]:
     """Rows of the user per gold table in PostgreSQL (after the sync: all zero)."""
-    conn = gold_sync.connect(settings)
+    conn = pg_connect(settings)
     out = {}
     try:
         with conn, conn.cursor() as cur:
@@ -289,7 +290,7 @@ def _erase_insights(settings: Settings, uid: str) -> dict[str, int]:
     from ga4lake.clients.postgres import insights_schema
 
     schema = insights_schema(settings.pg_gold_schema)
-    conn = gold_sync.connect(settings)
+    conn = pg_connect(settings)
     out = {}
     try:
         with conn, conn.cursor() as cur:

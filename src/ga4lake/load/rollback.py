@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from ga4lake.clients.nessie import Commit, NessieClient
+from ga4lake.clients.postgres import connect as pg_connect
 from ga4lake.clients.spark import get_spark
 from ga4lake.config import Settings
 from ga4lake.errors import LoadBusy, LoadError
@@ -59,7 +60,7 @@ def _find_commit(log: list[Commit], to: str, branch: str) -> Commit:
 
 def _empty_postgres_gold(settings: Settings, names: list[str]) -> None:
     """The restored commit predates gold: its PostgreSQL copy is emptied, so it still equals the lake."""
-    conn = gold_sync.connect(settings)
+    conn = pg_connect(settings)
     try:
         gold_sync.ensure_schema(conn, settings)
         with conn, conn.cursor() as cur:
