@@ -116,6 +116,22 @@ def parse_project(raw: object, name: str = "ga4lake.yml", *, source: Path | None
     return Project(attribution=attribution, urls=urls, source=source)
 
 
+def query_parameter_pattern(names: StripQueryParams) -> tuple[str, str] | None:
+    """(regular expression, replacement) that strips ``names`` from a URL, None when nothing is stripped.
+
+    A list deletes each ``<delim>name=value`` (delim one of ``& # ? |``, value up to ``? & #``); ``"all"``
+    deletes the query string: from the first ``?`` before any ``#`` up to the ``#`` or the end
+    (docs/semantics.md#url-cleaning). Gold applies it with Spark's regexp_replace, and the same pair is
+    rendered into the Trino parity reference, whose regular expressions accept this syntax too (``$1`` is
+    the group reference in both engines)."""
+    if names == ALL:
+        return r"^([^?#]*)\?[^#]*", "$1"
+    if not names:
+        return None
+    alternatives = "|".join(re.escape(n) for n in names)
+    return f"[&#?|](?:{alternatives})=[^?&#]*", ""
+
+
 # -- validation helpers ------------------------------------------------------------------------------------
 
 

@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
+from ga4lake.project import ALL, DEFAULTS, Project, Urls
 from ga4lake.validate import parity
 from ga4lake.validate.parity import CHECKS, PARITY_DIR, PARITY_MODELS, VALUE_CHECKS, ParityReport
 
@@ -109,13 +110,35 @@ def test_split_mode_queries(pm):
 
 
 def test_click_id_exclusions_match_gold():
-    """The reference's URL cleaning uses the same query_parameter_exclusions list as gold."""
+    """The reference's URL cleaning is rendered from the same ga4lake.yml list as gold: by default the
+    click-id list, exactly the expression the reference used before the file existed."""
     from ga4lake.gold.models.common import QUERY_PARAMETER_EXCLUSIONS
 
-    text = (PARITY_DIR / "export_events.sql").read_text()
-    listed = re.search(r"\[&#\?\|\]\(\?:([^)]*)\)=", text)
-    assert listed, "exclusion regex not found in export_events.sql"
+    expr = parity.url_cleaning_sql(DEFAULTS)
+    listed = re.search(r"\[&#\?\|\]\(\?:([^)]*)\)=", expr)
+    assert listed, expr
     assert listed.group(1).split("|") == list(QUERY_PARAMETER_EXCLUSIONS)
+    assert expr == (
+        "regexp_replace(original_page_location, "
+        "'[&#?|](?:gclid|gclsrc|dclid|gbraid|wbraid|fbclid|msclkid|_gl)=[^?&#]*', '')"
+    )
+    assert f"{expr} AS page_location" in parity.reference_sql(PARITY_MODELS[0], START, END)
+
+
+@pytest.mark.parametrize(
+    ("urls", "expr"),
+    [
+        (Urls(ALL), "regexp_replace(original_page_location, '^([^?#]*)\\?[^#]*', '$1')"),
+        (Urls(()), "original_page_location"),
+        (Urls(("utm.x", "q")), "regexp_replace(original_page_location, '[&#?|](?:utm\\.x|q)=[^?&#]*', '')"),
+    ],
+)
+def test_configured_url_rule_reaches_every_reference(urls, expr):
+    project = Project(urls=urls)
+    assert parity.url_cleaning_sql(project) == expr
+    for pm in CHECKS:
+        assert f"{expr} AS page_location" in parity.reference_sql(pm, START, END, project=project)
+        assert f"{expr} AS page_location" in parity.compare_sql(pm, START, END, "gold", project=project)
 
 
 @pytest.mark.parametrize(

@@ -67,12 +67,11 @@ SELECT
     to_base64(md5(to_utf8(client_key || CAST(session_id AS varchar)))) AS session_key,
     to_base64(md5(to_utf8(client_key || CAST(session_id AS varchar)))) || CAST(event_date_dt AS varchar)
         AS session_partition_key,
-    -- dbt-ga4 var query_parameter_exclusions set to ga4lake's click-id list
-    -- (ga4lake.gold.models.common.QUERY_PARAMETER_EXCLUSIONS): one delimiter plus name=value is removed
-    -- per occurrence (docs/semantics.md#url-cleaning)
-    regexp_replace(
-        original_page_location, '[&#?|](?:gclid|gclsrc|dclid|gbraid|wbraid|fbclid|msclkid|_gl)=[^?&#]*', ''
-    ) AS page_location,
+    -- dbt-ga4 var query_parameter_exclusions set to ga4lake.yml's urls.strip_query_params (default the
+    -- click-id list, docs/configuration.md): one delimiter plus name=value is removed per occurrence, or
+    -- the whole query string for `all` (docs/semantics.md#url-cleaning). parity.py renders the expression
+    -- from the validated names, e.g. regexp_replace(original_page_location, '[&#?|](?:gclid|…)=[^?&#]*', '')
+    {page_location_cleaned} AS page_location,
     -- detect_gclid (docs/semantics.md#gclid-rule), on the original URL
     IF(has_gclid AND source_param IS NULL, 'google', source_param) AS event_source,
     IF(has_gclid AND (medium_param IS NULL OR medium_param = 'organic'), 'cpc', medium_param) AS event_medium,

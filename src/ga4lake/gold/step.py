@@ -20,10 +20,11 @@ from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from ga4lake.config import inject_fault
+from ga4lake.config import inject_fault, load_settings
 from ga4lake.gold.models import GOLD_TABLES, build_gold, build_gold_incremental
 from ga4lake.gold.models.build import PRIOR_TABLES, write_order
 from ga4lake.lake.tables import SILVER_EVENTS, TABLE_PROPERTIES, overwrite_values
+from ga4lake.project import Project, project_of
 
 GOLD_NAMESPACE = "gold"
 
@@ -116,6 +117,7 @@ def build_on_branch(
     days: list[date],
     kinds: dict[str, str],
     load_id: str,
+    project: Project | None = None,
 ) -> dict[str, Scope]:
     """Write gold for the load's days on its branch; returns the scope each table's sync must replace.
 
@@ -124,9 +126,13 @@ def build_on_branch(
     the prior dim_page/dim_user *at the start commit*. Reading them at the branch head instead would merge
     a retried load's users into rows its earlier attempt already merged (prior + new − context twice).
 
-    ``kinds``: day (ISO) -> new | restatement | reprocess | intraday, as the load planned them."""
+    ``kinds``: day (ISO) -> new | restatement | reprocess | intraday, as the load planned them.
+    ``project``: the modelling rules (ga4lake.yml); None reads the configured file (``GA4LAKE_PROJECT_FILE``)
+    here, the edge of the build, before any Spark job, so a bad file stops the load with a message naming
+    the key and the models only ever receive its values as arguments."""
     if not start_commit:
         raise ValueError(f"load {load_id}: gold needs the commit its branch started from")
+    project = project if project is not None else project_of(load_settings())
     events = spark.table(f"{catalog}.{SILVER_EVENTS}")
     names = {n: table_name(catalog, n) for n in GOLD_TABLES}
     at_start = {n: table_at(catalog, n, branch, start_commit) for n in GOLD_TABLES}
@@ -139,7 +145,7 @@ def build_on_branch(
             return kept[-1]
 
         try:
-            for name, df in build_gold(events, keep).items():
+            for name, df in build_gold(events, keep, project).items():
                 _create(df, names[name], GOLD_TABLES[name].partition_col)
                 scopes[name] = Scope(None, None)
         finally:
@@ -150,7 +156,7 @@ def build_on_branch(
     # active on them; a restated or reprocessed day may remove events, so dim_user is rebuilt whole
     only_new = bool(kinds) and all(kinds.get(d.isoformat()) == "new" for d in days)
     prior = {n: spark.table(at_start[n]) for n in PRIOR_TABLES}
-    deltas = build_gold_incremental(events, days, prior=prior, only_new_days=only_new)
+    deltas = build_gold_incremental(events, days, prior=prior, only_new_days=only_new, project=project)
     for name in write_order():
         delta = deltas[name]
         values = [r[0] for r in delta.values.distinct().collect()]

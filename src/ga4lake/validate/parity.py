@@ -22,6 +22,7 @@ from typing import Any
 
 from ga4lake import pgroles
 from ga4lake.config import REPO_ROOT, Settings, load_env
+from ga4lake.project import DEFAULTS, Project, project_of, query_parameter_pattern
 from ga4lake.sqlident import check_identifier
 from ga4lake.validate import reference_cache
 from ga4lake.validate.reference_cache import ReferenceCache
@@ -147,19 +148,34 @@ def sql_values(start: date, end: date, pg_schema: str) -> dict[str, str]:
     return {"start": start.isoformat(), "end": end.isoformat(), "pg_schema": check_identifier(pg_schema)}
 
 
-def export_values(pm: ParityModel, values: dict[str, str]) -> dict[str, str]:
-    """The range export_events reads. A value check reads one day more at the front, so it can tell a
-    session that started before the range (gold dates it there) from one that starts in it."""
+def url_cleaning_sql(project: Project, column: str = "original_page_location") -> str:
+    """The Trino expression that strips ga4lake.yml's ``urls.strip_query_params`` from ``column``: the
+    same regular expression and replacement gold uses (``project.query_parameter_pattern``). The names
+    were validated on load (letters, digits, ``_ . ~ - [ ]``), so the literal needs no quoting beyond this."""
+    pattern = query_parameter_pattern(project.urls.strip_query_params)
+    if pattern is None:
+        return column
+    regex, replacement = (p.replace("'", "''") for p in pattern)
+    return f"regexp_replace({column}, '{regex}', '{replacement}')"
+
+
+def export_values(pm: ParityModel, values: dict[str, str], project: Project = DEFAULTS) -> dict[str, str]:
+    """What export_events is rendered with: the range it reads and the project's URL rule. A value check
+    reads one day more at the front, so it can tell a session that started before the range (gold dates
+    it there) from one that starts in it."""
+    out = {**values, "page_location_cleaned": url_cleaning_sql(project)}
     if pm.measure == "rows":
-        return values
+        return out
     before = date.fromisoformat(values["start"]) - timedelta(days=1)
-    return {**values, "start": before.isoformat()}
+    return {**out, "start": before.isoformat()}
 
 
-def reference_sql(pm: ParityModel, start: date, end: date, parity_dir: Path = PARITY_DIR) -> str:
+def reference_sql(
+    pm: ParityModel, start: date, end: date, parity_dir: Path = PARITY_DIR, project: Project = DEFAULTS
+) -> str:
     """The reference count alone (Trino, lake only)."""
     values = sql_values(start, end, "unused")
-    base = render(_read("export_events.sql", parity_dir), export_values(pm, values))
+    base = render(_read("export_events.sql", parity_dir), export_values(pm, values, project))
     reference = render(_read(f"reference/{pm.model}.sql", parity_dir), values)
     return f"WITH export_events AS (\n{base}\n),\n\nreference AS (\n{reference}\n)\n\nSELECT reference_rows FROM reference"
 
@@ -179,13 +195,18 @@ def gold_sql_postgres(
 
 
 def compare_sql(
-    pm: ParityModel, start: date, end: date, pg_schema: str, parity_dir: Path = PARITY_DIR
+    pm: ParityModel,
+    start: date,
+    end: date,
+    pg_schema: str,
+    parity_dir: Path = PARITY_DIR,
+    project: Project = DEFAULTS,
 ) -> str:
     """The federated query: reference (lake) and gold (PostgreSQL) counts of one model in one statement."""
     values = sql_values(start, end, pg_schema)
     parts = {
         **values,
-        "export_events": render(_read("export_events.sql", parity_dir), export_values(pm, values)),
+        "export_events": render(_read("export_events.sql", parity_dir), export_values(pm, values, project)),
         "reference": render(_read(f"reference/{pm.model}.sql", parity_dir), values),
         "gold": render(_read(f"gold/{pm.gold_query}.sql", parity_dir), values),
         "model": pm.model,
@@ -411,6 +432,7 @@ def run_parity(
         if gold_source == "lake"
         else existing_gold_tables(settings, schema)
     )
+    project = project_of(settings)  # the reference applies the same ga4lake.yml as gold
     trino = _trino(settings)
     cache = ReferenceCache.for_settings(settings) if reference_cache.enabled() else None
     bronze = reference_cache.bronze_version(settings) if cache else None
@@ -423,7 +445,7 @@ def run_parity(
             continue
         if progress:
             progress(f"parity {pm.model} -> {schema}.{pm.gold_table} ...")
-        ref_sql = reference_sql(pm, start, end, parity_dir)
+        ref_sql = reference_sql(pm, start, end, parity_dir, project)
         cached = cache.get(bronze, ref_sql) if cache and report.mode != "lake" else None
         try:
             if cached is not None:  # same bronze content as a run before (the load's gate): count gold only
@@ -432,11 +454,13 @@ def run_parity(
                 reused += 1
             elif report.mode == "lake":
                 _, rows = trino(
-                    compare_sql(pm, start, end, schema, parity_dir).replace(f"postgresql.{schema}.", "gold.")
+                    compare_sql(pm, start, end, schema, parity_dir, project).replace(
+                        f"postgresql.{schema}.", "gold."
+                    )
                 )
                 _, _, ref_rows, gold_rows = rows[0]
             elif report.mode == "federated":
-                _, rows = trino(compare_sql(pm, start, end, schema, parity_dir))
+                _, rows = trino(compare_sql(pm, start, end, schema, parity_dir, project))
                 _, _, ref_rows, gold_rows = rows[0]
             else:
                 _, rows = trino(ref_sql)

@@ -33,6 +33,7 @@ from ga4lake.gold.models.sessions import session_base
 from ga4lake.gold.models.spec import FullInputs, GoldDelta, TableSpec
 from ga4lake.gold.models.users import dim_user_delta
 from ga4lake.gold.models.windows import DeltaInputs, dates
+from ga4lake.project import DEFAULTS, Project
 
 __all__ = [
     "GOLD_TABLES",
@@ -53,14 +54,18 @@ GOLD_TABLES: dict[str, TableSpec] = {spec.name: spec for module in _MODULES for 
 
 
 def build_gold(
-    events: DataFrame, keep: Callable[[DataFrame], DataFrame] = lambda df: df
+    events: DataFrame,
+    keep: Callable[[DataFrame], DataFrame] = lambda df: df,
+    project: Project = DEFAULTS,
 ) -> dict[str, DataFrame]:
     """Full build of every gold table from all silver events (lazy DataFrames, nothing is computed).
 
     ``keep``: applied to the session aggregate three tables share (the caller may persist it, so the
-    expensive per-session aggregation over every event runs once instead of three times)."""
-    prepared = prepare(events)
-    inputs = FullInputs(prepared, keep(session_base(prepared)))
+    expensive per-session aggregation over every event runs once instead of three times).
+    ``project``: the ga4lake.yml configuration (its defaults when not given). It is read at the edge that
+    starts a build (``ga4lake.gold.step``); the transforms below only receive its values as arguments."""
+    prepared = prepare(events, project.urls.strip_query_params)
+    inputs = FullInputs(prepared, keep(session_base(prepared)), project)
     return {name: spec.full(inputs) for name, spec in GOLD_TABLES.items()}
 
 
@@ -70,6 +75,7 @@ def build_gold_incremental(
     *,
     prior: Mapping[str, DataFrame],
     only_new_days: bool = False,
+    project: Project = DEFAULTS,
 ) -> dict[str, GoldDelta]:
     """Deltas that bring a gold build of the previous silver up to date with ``events``.
 
@@ -80,11 +86,13 @@ def build_gold_incremental(
     ``prior``: the gold ``dim_page`` and ``dim_user`` built from the previous silver (PRIOR_TABLES, read
     before this load replaces them). They say which pages and cohort members existed before the first
     touched day without scanning every earlier event, so a late day reads no more history than an early one.
+    ``project``: as in build_gold; a delta must be built with the rules of the build it updates, or the
+    rows it replaces and the rows it keeps follow different rules (docs/configuration.md).
     """
     t = sorted(set(touched_days))
     if not t:  # nothing touched: empty deltas with the tables' schemas (no Spark job needed)
         spark = events.sparkSession
-        shapes = build_gold(events.where(F.lit(False)))
+        shapes = build_gold(events.where(F.lit(False)), project=project)
         return {
             name: GoldDelta(
                 spark.createDataFrame([], shapes[name].schema),
@@ -93,7 +101,7 @@ def build_gold_incremental(
             )
             for name, spec in GOLD_TABLES.items()
         }
-    inputs = DeltaInputs(events, t, prior, only_new_days)
+    inputs = DeltaInputs(events, t, prior, only_new_days, project)
     return {name: spec.delta(inputs) for name, spec in GOLD_TABLES.items()}
 
 

@@ -6,20 +6,26 @@ the rules and where they differ from dbt-ga4 are in ``docs/semantics.md`` (cited
 
 from __future__ import annotations
 
-import re
 from datetime import date, timedelta
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from ga4lake.lake.silver import b64md5
+from ga4lake.project import (
+    DEFAULT_LOOKBACK_DAYS,
+    DEFAULT_STRIP_QUERY_PARAMS,
+    StripQueryParams,
+    query_parameter_pattern,
+)
 
 #: Events dbt-ga4 leaves out of session attribution and session dimensions
 #: (docs/semantics.md#session-start-and-first-visit).
 START_EVENTS = ("session_start", "first_visit")
 
-#: dbt-ga4 ``session_attribution_lookback_window_days`` default (docs/semantics.md#last-non-direct-look-back).
-LOOKBACK_DAYS = 30
+#: dbt-ga4 ``session_attribution_lookback_window_days`` default (docs/semantics.md#last-non-direct-look-back);
+#: the value in force is ``attribution.lookback_days`` of ga4lake.yml (docs/configuration.md).
+LOOKBACK_DAYS = DEFAULT_LOOKBACK_DAYS
 
 #: Retention is measured for day_n = 0 … RETENTION_DAYS after the first visit.
 RETENTION_DAYS = 30
@@ -36,7 +42,8 @@ TS_DATE_SLACK_DAYS = 3
 #: Click-id query parameters stripped from page_location / page_referrer before pages are keyed
 #: (dbt-ga4 var ``query_parameter_exclusions``; unset in dbt-ga4 by default — configure the same
 #: list there for a page-count parity run). Without it every paid landing is a page of its own.
-QUERY_PARAMETER_EXCLUSIONS = ("gclid", "gclsrc", "dclid", "gbraid", "wbraid", "fbclid", "msclkid", "_gl")
+#: The default of ``urls.strip_query_params`` in ga4lake.yml (docs/configuration.md).
+QUERY_PARAMETER_EXCLUSIONS = DEFAULT_STRIP_QUERY_PARAMS
 
 NOT_SET = "(not set)"
 DIRECT_SOURCE = "(direct)"
@@ -79,13 +86,13 @@ def ratio(numerator: Column, denominator: Column) -> Column:
     return F.try_divide(numerator.cast("double"), denominator.cast("double"))
 
 
-def exclude_query_parameters(url: Column, names: tuple[str, ...] = QUERY_PARAMETER_EXCLUSIONS) -> Column:
-    """Delete each ``<delim>name=value`` (delim one of ``& # ? |``, value up to ``? & #``);
-    docs/semantics.md#url-cleaning."""
-    if not names:
+def exclude_query_parameters(url: Column, names: StripQueryParams = QUERY_PARAMETER_EXCLUSIONS) -> Column:
+    """``url`` without the query parameters ``names`` (a list, or ``"all"``): ``project.query_parameter_pattern``
+    (docs/semantics.md#url-cleaning)."""
+    pattern = query_parameter_pattern(names)
+    if pattern is None:
         return url
-    alternatives = "|".join(re.escape(n) for n in names)
-    return F.regexp_replace(url, F.lit(f"[&#?|](?:{alternatives})=[^?&#]*"), F.lit(""))
+    return F.regexp_replace(url, F.lit(pattern[0]), F.lit(pattern[1]))
 
 
 def page_path(original_url: Column) -> Column:
@@ -132,11 +139,14 @@ def consent_denied() -> Column:
     return F.col("user_pseudo_id").isNull()
 
 
-def prepare(events: DataFrame) -> DataFrame:
+def prepare(
+    events: DataFrame, strip_query_params: StripQueryParams = QUERY_PARAMETER_EXCLUSIONS
+) -> DataFrame:
     """Silver events -> the columns every gold model reads, with dbt-ga4's event-level derivations:
-    click-id stripped URLs, page_path/hostname/page_id, gclid-fixed source/medium/campaign."""
+    URLs without the ``strip_query_params`` (ga4lake.yml ``urls.strip_query_params``),
+    page_path/hostname/page_id, gclid-fixed source/medium/campaign."""
     original = F.col("page_location")
-    cleaned = exclude_query_parameters(original)
+    cleaned = exclude_query_parameters(original, strip_query_params)
     source, medium, campaign = gclid_fixed(original)
     return events.select(
         F.col("event_key"),
@@ -160,7 +170,7 @@ def prepare(events: DataFrame) -> DataFrame:
         cleaned.alias("page_location"),
         page_path(original).alias("page_path"),
         page_hostname(cleaned).alias("page_hostname"),
-        exclude_query_parameters(F.col("page_referrer")).alias("page_referrer"),
+        exclude_query_parameters(F.col("page_referrer"), strip_query_params).alias("page_referrer"),
         F.col("page_title"),
         F.col("content_group"),
         F.col("page_type"),

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 
 from pyspark.sql import DataFrame
 
+from ga4lake.project import DEFAULTS, Project
+
 if TYPE_CHECKING:  # the windows import the session model; the specs only read their attributes
     from ga4lake.gold.models.windows import DeltaInputs
 
@@ -29,11 +31,13 @@ class GoldDelta:
 
 @dataclass(frozen=True)
 class FullInputs:
-    """What a full build reads: the prepared events, and the per-session aggregate three tables share
-    (computed once; the writer may persist it)."""
+    """What a full build reads: the prepared events, the per-session aggregate three tables share
+    (computed once; the writer may persist it), and the project configuration (ga4lake.yml) whose
+    values the specs hand to their transforms as plain arguments."""
 
     prepared: DataFrame
     sessions: DataFrame
+    project: Project = DEFAULTS
 
 
 @dataclass(frozen=True)

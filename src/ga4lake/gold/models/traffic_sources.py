@@ -6,7 +6,8 @@ an event other than session_start/first_visit; first non-direct event wins, gcli
 event level) plus the ``last_non_direct_*`` columns of
 ``stg_ga4__sessions_traffic_sources_last_non_direct_daily`` computed per *session* instead of per
 session-day: a direct session inherits the latest non-direct session of the same client_key that
-started within the look-back window (30 days, peers with the same start included).
+started within the look-back window (ga4lake.yml ``attribution.lookback_days``, 30 days by default;
+peers with the same start included).
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ from ga4lake.gold.models.common import (
     days_between,
     in_window,
     money_sum,
-    prepare,
     ratio,
 )
 from ga4lake.gold.models.sessions import session_base
@@ -39,7 +39,8 @@ _LND_FIELDS = ("source", "medium", "campaign", "term", "content", "source_catego
 
 
 def dim_traffic_source(sessions: DataFrame, lookback_days: int = LOOKBACK_DAYS) -> DataFrame:
-    """``sessions`` = ``session_base`` output (any superset of the look-back context is fine)."""
+    """``sessions`` = ``session_base`` output (any superset of the look-back context is fine);
+    ``lookback_days`` = ga4lake.yml ``attribution.lookback_days``."""
     s = sessions.where(F.col("non_start_event_count") > 0)
     is_direct = F.col("session_source") == F.lit(DIRECT_SOURCE)
     candidate = F.when(
@@ -112,9 +113,10 @@ def agg_traffic_source_daily(sessions: DataFrame) -> DataFrame:
 
 def _dim_delta(d: DeltaInputs) -> GoldDelta:
     """Last-non-direct: later sessions of the same client within the look-back inherit from changed
-    ones, so the scope reaches LOOKBACK_DAYS past the session range; the look-back never leaves a
-    client_key, so only clients active in the scope need their context sessions."""
-    reach = timedelta(days=LOOKBACK_DAYS + TS_DATE_SLACK_DAYS)
+    ones, so the scope reaches the look-back (ga4lake.yml) past the session range; the look-back never
+    leaves a client_key, so only clients active in the scope need their context sessions."""
+    lookback_days = d.project.attribution.lookback_days
+    reach = timedelta(days=lookback_days + TS_DATE_SLACK_DAYS)
     slack = timedelta(days=TS_DATE_SLACK_DAYS)
     d_lo, d_hi = d.s_lo, d.s_hi + reach
     ctx_lo, ctx_hi = d_lo - reach, d_hi + slack
@@ -126,9 +128,9 @@ def _dim_delta(d: DeltaInputs) -> GoldDelta:
     ctx_events = d.events.where(in_window(ctx_lo - d.span, ctx_hi + d.span)).join(
         clients, "client_key", "left_semi"
     )
-    ctx = session_base(prepare(ctx_events)).where(in_window(ctx_lo, ctx_hi, "session_start_date"))
+    ctx = session_base(d.prepare(ctx_events)).where(in_window(ctx_lo, ctx_hi, "session_start_date"))
     return GoldDelta(
-        dim_traffic_source(ctx).where(in_window(d_lo, d_hi, "session_start_date")),
+        dim_traffic_source(ctx, lookback_days).where(in_window(d_lo, d_hi, "session_start_date")),
         "session_start_date",
         d.dates("session_start_date", days_between(d_lo, d_hi)),
     )
@@ -140,7 +142,7 @@ def _agg_delta(d: DeltaInputs) -> GoldDelta:
 
 
 def _dim_full(f: FullInputs) -> DataFrame:
-    return dim_traffic_source(f.sessions)
+    return dim_traffic_source(f.sessions, f.project.attribution.lookback_days)
 
 
 def _agg_full(f: FullInputs) -> DataFrame:
@@ -152,7 +154,7 @@ TABLES = (
         "dim_traffic_source",
         ("session_key",),
         "session_start_date",
-        "session attribution + last-non-direct 30-day look-back (stg_ga4__sessions_traffic_sources)",
+        "session attribution + last-non-direct look-back, 30 days by default (stg_ga4__sessions_traffic_sources)",
         scope_column="session_start_date",
         full=_dim_full,
         delta=_dim_delta,

@@ -22,6 +22,7 @@ from ga4lake.gold.models.common import (
     DEVICE_GEO_SOURCE_FIELDS,
     MAX_SESSION_SPAN_DAYS,
     MONEY,
+    QUERY_PARAMETER_EXCLUSIONS,
     in_window,
     money_sum,
     order_key,
@@ -30,6 +31,7 @@ from ga4lake.gold.models.common import (
 from ga4lake.gold.models.sessions import orders
 from ga4lake.gold.models.spec import GoldDelta, TableSpec, from_prepared
 from ga4lake.gold.models.windows import dates
+from ga4lake.project import StripQueryParams
 
 if TYPE_CHECKING:
     from ga4lake.gold.models.windows import DeltaInputs
@@ -183,6 +185,7 @@ def dim_user_delta(
     *,
     only_new_days: bool = False,
     prior: DataFrame | None = None,
+    strip_query_params: StripQueryParams = QUERY_PARAMETER_EXCLUSIONS,
 ) -> GoldDelta:
     """dim_user's delta (see build_gold_incremental): totals and last-seen span the whole history.
 
@@ -193,14 +196,19 @@ def dim_user_delta(
     if only_new_days:
         if prior is None:
             raise ValueError("dim_user_delta(only_new_days=True) needs the prior dim_user")
-        return _merged_user_delta(events, touched_days, prior)
+        return _merged_user_delta(events, touched_days, prior, strip_query_params)
     all_days = events.select(F.col("event_date").alias("first_seen_date")).union(
         dates(events, "first_seen_date", touched_days)
     )
-    return GoldDelta(dim_user(prepare(events)), "first_seen_date", all_days.distinct())
+    return GoldDelta(dim_user(prepare(events, strip_query_params)), "first_seen_date", all_days.distinct())
 
 
-def _merged_user_delta(events: DataFrame, touched_days: list[date], prior: DataFrame) -> GoldDelta:
+def _merged_user_delta(
+    events: DataFrame, touched_days: list[date], prior: DataFrame, strip_query_params: StripQueryParams
+) -> GoldDelta:
+    def prep(df: DataFrame) -> DataFrame:
+        return prepare(df, strip_query_params)
+
     t = sorted(set(touched_days))
     span = timedelta(days=MAX_SESSION_SPAN_DAYS)
     known = events.where(F.col("user_pseudo_id").isNotNull())
@@ -212,16 +220,22 @@ def _merged_user_delta(events: DataFrame, touched_days: list[date], prior: DataF
     )
     sessionless = F.col("session_key").isNull() & (F.col("event_name") == F.lit("purchase"))
     order_keys = ["user_pseudo_id", "transaction_key"]
-    new_orders = prepare(new.where(sessionless)).select(*order_keys).distinct()
-    same_orders = prepare(older.where(sessionless)).join(new_orders, order_keys, "left_semi")
-    context = prepare(session_halves).unionByName(same_orders)
-    rows = merge_users(prior, user_aggregates(prepare(new).unionByName(context)), user_aggregates(context))
+    new_orders = prep(new.where(sessionless)).select(*order_keys).distinct()
+    same_orders = prep(older.where(sessionless)).join(new_orders, order_keys, "left_semi")
+    context = prep(session_halves).unionByName(same_orders)
+    rows = merge_users(prior, user_aggregates(prep(new).unionByName(context)), user_aggregates(context))
     touched_users = new.select("user_pseudo_id").distinct()
     return GoldDelta(rows, "user_pseudo_id", touched_users)
 
 
 def _delta(d: DeltaInputs) -> GoldDelta:
-    return dim_user_delta(d.events, d.t, only_new_days=d.only_new_days, prior=d.prior["dim_user"])
+    return dim_user_delta(
+        d.events,
+        d.t,
+        only_new_days=d.only_new_days,
+        prior=d.prior["dim_user"],
+        strip_query_params=d.project.urls.strip_query_params,
+    )
 
 
 TABLES = (

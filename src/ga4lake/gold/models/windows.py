@@ -18,6 +18,7 @@ from pyspark.sql import functions as F
 
 from ga4lake.gold.models.common import MAX_SESSION_SPAN_DAYS, days_between, in_window, prepare
 from ga4lake.gold.models.sessions import session_base
+from ga4lake.project import DEFAULTS, Project
 
 
 def dates(events: DataFrame, column: str, days: Iterable[date]) -> DataFrame:
@@ -27,12 +28,18 @@ def dates(events: DataFrame, column: str, days: Iterable[date]) -> DataFrame:
 
 @dataclass
 class DeltaInputs:
-    """One load's view of silver for the deltas: all events, the touched days and the prior gold."""
+    """One load's view of silver for the deltas: all events, the touched days, the prior gold and the
+    project configuration (ga4lake.yml)."""
 
     events: DataFrame
     t: list[date]
     prior: Mapping[str, DataFrame]
     only_new_days: bool = False
+    project: Project = DEFAULTS
+
+    def prepare(self, events: DataFrame) -> DataFrame:
+        """``common.prepare`` with the project's URL rule (every delta prepares its events this way)."""
+        return prepare(events, self.project.urls.strip_query_params)
 
     @property
     def t_lo(self) -> date:
@@ -62,12 +69,12 @@ class DeltaInputs:
 
     def window(self, lo: date | None, hi: date | None = None) -> DataFrame:
         """Prepared events dated in [lo, hi]."""
-        return prepare(self.events.where(in_window(lo, hi)))
+        return self.prepare(self.events.where(in_window(lo, hi)))
 
     @cached_property
     def day_events(self) -> DataFrame:
         """Prepared events of the touched days (day-local tables)."""
-        return prepare(self.events.where(F.col("event_date").isin(*self.t)))
+        return self.prepare(self.events.where(F.col("event_date").isin(*self.t)))
 
     @property
     def s_lo(self) -> date:
