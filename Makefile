@@ -72,7 +72,7 @@ demo-video: up
 	$(GA4LAKE) dashboard video
 
 bench: up
-	$(PY) -m ga4lake.bench
+	cd $(CURDIR) && $(PY) -m benchmarks.harness
 
 clean: down
 	rm -rf var

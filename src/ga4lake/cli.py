@@ -13,7 +13,7 @@ from typing import TextIO
 from ga4lake import __version__
 from ga4lake.args import day_arg
 from ga4lake.config import ConfigError, load_settings
-from ga4lake.errors import ExitCode, exit_code, service_down_message
+from ga4lake.errors import ExitCode, UserError, exit_code, service_down_message
 
 
 def _print_table(rows: Sequence[Mapping[str, object]], out: TextIO = sys.stdout) -> None:
@@ -222,6 +222,18 @@ def cmd_history(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    """The harness lives in the checkout's benchmarks/, beside its results, not in the installed package."""
+    import subprocess
+
+    from ga4lake.config import REPO_ROOT
+
+    if not (REPO_ROOT / "benchmarks" / "harness.py").is_file():
+        raise UserError(f"ga4lake bench runs from a checkout: {REPO_ROOT / 'benchmarks'} not found")
+    argv = ["--only", args.only, "--runs", str(args.runs), "--scale", str(args.scale)]
+    return subprocess.call([sys.executable, "-m", "benchmarks.harness", *argv], cwd=REPO_ROOT)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="ga4lake", description=__doc__)
     p.add_argument("--version", action="version", version=f"ga4lake {__version__}")
@@ -343,11 +355,7 @@ def build_parser() -> argparse.ArgumentParser:
     bn.add_argument("--only", default="stack,sample,day,backfill")
     bn.add_argument("--runs", type=int, default=3)
     bn.add_argument("--scale", type=float, default=1.0)
-    bn.set_defaults(
-        func=lambda a: __import__("ga4lake.bench").bench.main(
-            ["--only", a.only, "--runs", str(a.runs), "--scale", str(a.scale)]
-        )
-    )
+    bn.set_defaults(func=cmd_bench)
 
     from ga4lake.validate.cli import register as register_validate
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
+from benchmarks import harness as bench
 
-from ga4lake import bench
 from ga4lake.config import load_settings
 from ga4lake.lake.privacy import pii_key
 from ga4lake.load.lock import LOCK_FILE

@@ -541,7 +541,7 @@ def render(results: dict[str, Any]) -> str:
         "",
         f"Machine: {m.get('cores')} cores, {m.get('memory_gb')} GB RAM, {m.get('cpu')}; Python {m.get('python')}; "
         f"commit {m.get('commit')}; {m.get('date')}. Regenerate with `make bench` (sections: "
-        "`python -m ga4lake.bench --only stack,sample,day,freshness,duckdb,late,backfill,scale,dashboard --runs N "
+        "`python -m benchmarks.harness --only stack,sample,day,freshness,duckdb,late,backfill,scale,dashboard --runs N "
         "[--backfill-runs N --scale-runs N --scale-days D --dashboard-scale4-days D --dashboard-scales 1,4]`). Each figure: median (min–max) of the runs column.",
         "",
         "| what | median | min–max | runs | target | notes |",
