@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from ga4lake.config import REPO_ROOT, Settings, load_settings, setting
+from ga4lake.log import bar
 from ga4lake.stack import manager
 from ga4lake.stack.process import footprint_by_root
 from ga4lake.stack.services import build_services
@@ -717,36 +718,38 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(
             "bench: `scale` and `dashboard` must be the last sections (they move this process to Spark Connect)"
         )
-    for section in sections:
-        print(f"bench: {section} …", file=sys.stderr, flush=True)
-        t0 = time.monotonic()
-        if section == "stack":
-            results["stack"] = bench_stack(settings, args.runs)
-        elif section == "sample":
-            results["sample"] = bench_sample(args.runs)
-        elif section == "day":
-            results["day"] = bench_day(settings, args.runs, args.scale)
-        elif section == "backfill":
-            results["backfill"] = bench_backfill(settings, args.backfill_runs, args.scale)
-        elif section == "late":
-            results["late"] = bench_late(settings, args.runs, args.scale)
-        elif section == "freshness":
-            results["freshness"] = bench_freshness(settings, args.runs, args.scale)
-        elif section == "scale":
-            results["scale"] = bench_scale(settings, args.scale_runs, args.scale_days)
-        elif section == "dashboard":
-            measured = bench_dashboard(
-                settings, args.runs, args.dashboard_scale4_days, dashboard_scales(args.dashboard_scales)
-            )
-            results["dashboard"] = merge_dashboard(results.get("dashboard"), measured)
-        elif section == "duckdb":
-            results["duckdb"] = bench_duckdb(args.runs, args.scale)
-        else:
-            raise SystemExit(f"unknown section {section!r}")
-        print(f"bench: {section} done in {time.monotonic() - t0:.0f}s", file=sys.stderr, flush=True)
-        RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        RESULTS.write_text(json.dumps(results, indent=2, default=str))
-        REPORT.write_text(render(results))
+    with bar(len(sections), "bench", "sections") as advance:
+        for section in sections:
+            print(f"bench: {section} …", file=sys.stderr, flush=True)
+            t0 = time.monotonic()
+            if section == "stack":
+                results["stack"] = bench_stack(settings, args.runs)
+            elif section == "sample":
+                results["sample"] = bench_sample(args.runs)
+            elif section == "day":
+                results["day"] = bench_day(settings, args.runs, args.scale)
+            elif section == "backfill":
+                results["backfill"] = bench_backfill(settings, args.backfill_runs, args.scale)
+            elif section == "late":
+                results["late"] = bench_late(settings, args.runs, args.scale)
+            elif section == "freshness":
+                results["freshness"] = bench_freshness(settings, args.runs, args.scale)
+            elif section == "scale":
+                results["scale"] = bench_scale(settings, args.scale_runs, args.scale_days)
+            elif section == "dashboard":
+                measured = bench_dashboard(
+                    settings, args.runs, args.dashboard_scale4_days, dashboard_scales(args.dashboard_scales)
+                )
+                results["dashboard"] = merge_dashboard(results.get("dashboard"), measured)
+            elif section == "duckdb":
+                results["duckdb"] = bench_duckdb(args.runs, args.scale)
+            else:
+                raise SystemExit(f"unknown section {section!r}")
+            print(f"bench: {section} done in {time.monotonic() - t0:.0f}s", file=sys.stderr, flush=True)
+            RESULTS.parent.mkdir(parents=True, exist_ok=True)
+            RESULTS.write_text(json.dumps(results, indent=2, default=str))
+            REPORT.write_text(render(results))
+            advance()
     return 0
 
 

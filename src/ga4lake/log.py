@@ -12,11 +12,15 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
 
 LOGGER = logging.getLogger("ga4lake")
 QUIET, NORMAL, VERBOSE = -1, 0, 1
 _LEVELS = {QUIET: logging.WARNING, NORMAL: logging.INFO, VERBOSE: logging.DEBUG}
 _state: dict[str, int | None] = {"verbosity": None}
+_console: dict[str, Any] = {"stderr": None}  # the rich Console of the log lines, shared with progress bars
 
 
 class _CurrentStderr(logging.StreamHandler):
@@ -52,15 +56,19 @@ def setup(verbosity: int = NORMAL, fancy: bool | None = None) -> None:
             from rich.console import Console
             from rich.logging import RichHandler
 
+            console = Console(stderr=True)
             handler = RichHandler(
-                console=Console(stderr=True),
+                console=console,
                 show_path=False,
                 show_level=False,
                 markup=False,
                 log_time_format="%H:%M:%S",
             )
+            _console["stderr"] = console
         except ImportError:  # rich is in the main virtualenv, not in the installer's bare Python
             fancy = False
+    if not fancy:
+        _console["stderr"] = None
     if handler is None:
         handler = _CurrentStderr()
         handler.setFormatter(logging.Formatter("%(message)s"))
@@ -98,3 +106,32 @@ def warn(msg: str) -> None:
 def verbosity() -> int:
     _ensure()
     return int(_state["verbosity"])  # type: ignore[arg-type]
+
+
+def _stdout_is_terminal() -> bool:
+    try:
+        return sys.stdout.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+@contextmanager
+def bar(total: int, label: str, unit: str = "") -> Iterator[Callable[..., None]]:
+    """A progress bar for work of ``total`` units; yields ``advance(n=1)``.
+
+    Drawn only where a person watches: log lines on a terminal (rich), stdout a terminal too (a command
+    whose result is piped draws none), not ``--quiet``, and more than one unit of work. Everywhere else
+    ``advance`` does nothing and the :func:`say` lines are the record, so Airflow logs and CI output stay
+    plain text. The bar shares the log lines' console: lines scroll above it, it disappears when done.
+    """
+    _ensure()
+    console = _console["stderr"]
+    if console is None or total <= 1 or verbosity() == QUIET or not _stdout_is_terminal():
+        yield lambda n=1: None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    columns = (TextColumn(label), BarColumn(), MofNCompleteColumn(), TextColumn(unit), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=True) as progress:
+        task = progress.add_task(label, total=total)
+        yield lambda n=1: progress.advance(task, n)

@@ -56,3 +56,48 @@ def test_quiet_and_verbose_exclude_each_other(capsys):
     with pytest.raises(SystemExit) as exc:
         cli.main(["-q", "-v", "install"])
     assert exc.value.code == 2
+
+
+def _terminal(monkeypatch, verbosity=log.NORMAL):
+    """log lines on a (recorded) terminal and stdout a terminal: where a person watches."""
+    import io
+
+    from rich.console import Console
+
+    log.setup(verbosity, fancy=True)
+    buf = io.StringIO()
+    monkeypatch.setitem(log._console, "stderr", Console(file=buf, force_terminal=True, width=100))
+    monkeypatch.setattr(log, "_stdout_is_terminal", lambda: True)
+    return buf
+
+
+def test_a_bar_is_drawn_on_a_terminal(monkeypatch):
+    buf = _terminal(monkeypatch)
+    with log.bar(3, "silver", "slices") as advance:
+        for _ in range(3):
+            advance()
+    out = buf.getvalue()
+    assert "silver" in out and "3/3" in out and "slices" in out
+
+
+@pytest.mark.parametrize(
+    ("case", "total"), [("piped stdout", 5), ("quiet", 5), ("one unit of work", 1), ("plain stderr", 5)]
+)
+def test_no_bar_where_nobody_watches(monkeypatch, capsys, case, total):
+    buf = _terminal(monkeypatch, log.QUIET if case == "quiet" else log.NORMAL)
+    if case == "piped stdout":
+        monkeypatch.setattr(log, "_stdout_is_terminal", lambda: False)
+    elif case == "plain stderr":
+        log.setup(log.NORMAL, fancy=False)
+    with log.bar(total, "silver", "slices") as advance:
+        advance()
+        advance(2)
+    assert "silver" not in buf.getvalue() + capsys.readouterr().err
+
+
+def test_the_sample_generator_draws_a_bar_over_its_days(monkeypatch, tmp_path):
+    from ga4lake.sample import cli as sample_cli
+
+    buf = _terminal(monkeypatch)
+    assert sample_cli.main(["--out", str(tmp_path), "--days", "2", "--scale", "0.01"]) == 0
+    assert "days" in buf.getvalue() and "2/2" in buf.getvalue()

@@ -17,7 +17,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any, NoReturn
 
-from ga4lake.log import say
+from ga4lake.log import bar, say
 
 from .generator import SampleConfig, SampleGenerator
 from .quirks import add_late_events, apply_row_quirks
@@ -197,10 +197,13 @@ def run(opts: SampleOptions, progress: bool = True) -> dict[str, Any]:
             )
         rows_by_day[i] = table.num_rows  # a re-export replaces the day's file
 
-    for i in range(opts.days):
-        emit(i, late=False)
-    for i in range(opts.days - opts.late_days, opts.days):
-        emit(i, late=True)
+    with bar(opts.days + opts.late_days if progress else 0, f"{PROG}: days", "files") as advance:
+        for i in range(opts.days):
+            emit(i, late=False)
+            advance()
+        for i in range(opts.days - opts.late_days, opts.days):
+            emit(i, late=True)
+            advance()
     rows = sum(rows_by_day.values())
     seconds = time.perf_counter() - t0
     if s3:

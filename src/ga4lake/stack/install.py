@@ -23,7 +23,7 @@ from pathlib import Path
 
 from ga4lake import versions
 from ga4lake.config import REPO_ROOT, Settings, load_settings, setting
-from ga4lake.log import say, warn
+from ga4lake.log import bar, say, warn
 
 PYTHON = setting("GA4LAKE_PYTHON")
 
@@ -347,11 +347,13 @@ def main(argv: list[str] | None = None) -> int:
         steps.append("minio")
     t_all = time.monotonic()
     try:
-        for n, name in enumerate(steps, 1):
-            log(f"step {n}/{len(steps)}: {name} ({_expected(name)})")
-            t0 = time.monotonic()
-            STEPS[name](settings)
-            log(f"{name}: ok ({time.monotonic() - t0:.1f}s)")
+        with bar(len(steps), "[install]", "steps") as advance:
+            for n, name in enumerate(steps, 1):
+                log(f"step {n}/{len(steps)}: {name} ({_expected(name)})")
+                t0 = time.monotonic()
+                STEPS[name](settings)
+                log(f"{name}: ok ({time.monotonic() - t0:.1f}s)")
+                advance()
     except InstallError as exc:
         warn(f"[install] FAILED: {exc}")
         return 1
