@@ -22,8 +22,8 @@ import pendulum
 from airflow.sdk import dag, task
 from airflow.sdk.exceptions import AirflowSkipException
 from airflow.timetables.interval import CronDataIntervalTimetable
+from ga4lake_dags import BRONZE, DEFAULT_ARGS, ExportSensor, step, step_args
 
-from ga4lake.dags import BRONZE, DEFAULT_ARGS, ExportSensor, step, step_args
 from ga4lake.orchestrate import daily_schedule, export_source, overrides, window
 
 

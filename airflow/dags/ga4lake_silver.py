@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import pendulum
 from airflow.sdk import dag, task
-
-from ga4lake.dags import BRONZE, DEFAULT_ARGS, SILVER, loads_from, step, step_args
+from ga4lake_dags import BRONZE, DEFAULT_ARGS, SILVER, loads_from, step, step_args
 
 
 @dag(

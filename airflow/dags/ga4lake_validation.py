@@ -10,9 +10,7 @@ import pendulum
 from airflow.sdk import dag, task
 from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
 from cosmos.constants import LoadMode, SourceRenderingBehavior, TestBehavior
-
-from ga4lake.config import REPO_ROOT, setting
-from ga4lake.dags import (
+from ga4lake_dags import (
     DEFAULT_ARGS,
     GOLD,
     VALIDATED,
@@ -22,6 +20,8 @@ from ga4lake.dags import (
     loads_from,
     step,
 )
+
+from ga4lake.config import REPO_ROOT, setting
 
 XCOM = "ti.xcom_pull(task_ids='scope')"
 

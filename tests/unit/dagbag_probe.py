@@ -1,12 +1,22 @@
-"""Run inside the Airflow virtualenv: load airflow/dags into a DagBag and write what it found as JSON."""
+"""Run inside the Airflow virtualenv: load airflow/dags into a DagBag and write what it found as JSON.
+
+``BundleDagBag`` is what Airflow's DAG processor and task runner parse with: it puts the bundle (the DAG
+folder) on ``sys.path``, which is how the DAG files import their shared module ``ga4lake_dags``.
+"""
 
 import json
 import sys
+from pathlib import Path
 
-from airflow.dag_processing.dagbag import DagBag
+from airflow.dag_processing.dagbag import BundleDagBag
 
-bag = DagBag(dag_folder=sys.argv[1])
-out: dict = {"errors": {k: v[-3000:] for k, v in bag.import_errors.items()}, "dags": {}}
+folder = Path(sys.argv[1])
+bag = BundleDagBag(dag_folder=folder, bundle_path=folder, bundle_name="dags-folder")
+out: dict = {
+    "errors": {k: v[-3000:] for k, v in bag.import_errors.items()},
+    "parsed": sorted(stat.file for stat in bag.dagbag_stats),  # the files the DAG processor would parse
+    "dags": {},
+}
 for dag_id, dag in bag.dags.items():
     out["dags"][dag_id] = {
         "tasks": sorted(dag.task_ids),

@@ -6,13 +6,16 @@ The DagBag is built inside the Airflow virtualenv (its own SQLAlchemy 2 / Airflo
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
+import pkgutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
+import ga4lake
 from ga4lake.config import REPO_ROOT, load_settings
 from ga4lake.stack.airflow import airflow_env
 
@@ -46,6 +49,33 @@ def dagbag(tmp_path_factory) -> dict:
 
 def test_no_import_errors(dagbag):
     assert dagbag["errors"] == {}
+
+
+def test_shared_module_is_imported_not_parsed_as_a_dag_file(dagbag):
+    # `.airflowignore` keeps ga4lake_dags.py (no DAG of its own) out of the DAG processor's file list
+    assert (REPO_ROOT / "airflow" / "dags" / "ga4lake_dags.py").is_file()
+    assert dagbag["parsed"] == [
+        "ga4lake_gold.py",
+        "ga4lake_ingest.py",
+        "ga4lake_silver.py",
+        "ga4lake_validation.py",
+    ]
+
+
+def test_every_package_module_loads_in_the_main_venv():
+    """Airflow-only code lives beside the DAGs (airflow/dags/ga4lake_dags.py), never in the package."""
+    names = [
+        m.name
+        for m in pkgutil.walk_packages(ga4lake.__path__, "ga4lake.")
+        if not m.name.endswith("__main__")  # `python -m` entry points run on import
+    ]
+    failed = {}
+    for name in names:
+        try:
+            importlib.import_module(name)
+        except ImportError as exc:
+            failed[name] = repr(exc)
+    assert len(names) > 50 and failed == {}
 
 
 def test_one_dag_per_layer(dagbag):

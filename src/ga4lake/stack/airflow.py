@@ -55,6 +55,8 @@ def airflow_env(s: Settings) -> dict[str, str]:
     return {
         "AIRFLOW_HOME": str(home(s)),
         "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS_DIR),
+        # how airflow/dags/.airflowignore is read (Airflow 3's default, pinned: the file is written in it)
+        "AIRFLOW__CORE__DAG_IGNORE_FILE_SYNTAX": "glob",
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
         "AIRFLOW__CORE__PARALLELISM": env["GA4LAKE_AIRFLOW_PARALLELISM"],

@@ -1,5 +1,10 @@
 """Shared pieces of the Airflow DAGs (imported only inside the Airflow virtualenv).
 
+It lives beside the DAG files, not in the ``ga4lake`` package, because it imports Airflow: the package
+holds only code that loads in the main virtualenv. Airflow puts the DAG folder (the dags-folder bundle)
+on ``sys.path`` when it parses a DAG file or runs a task, so the DAGs import it as ``ga4lake_dags``;
+``.airflowignore`` keeps the DAG processor from parsing it as a DAG file of its own.
+
 The four DAGs — ingest/bronze, silver, gold + Postgres sync, validation — are chained by these assets:
 each layer's last task emits its asset with the load(s) it wrote in the event's ``extra``, and the next
 layer's DAG is scheduled on that asset (data-aware scheduling, no sensors polling). The one sensor is at
