@@ -14,7 +14,7 @@ import math
 import re
 import time
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -398,7 +398,10 @@ def run_parity(
 
     ``gold_source="lake"`` counts the gold Iceberg tables of the lake branch instead of PostgreSQL: the
     pre-publish gate of a load, before anything is synced. ``branch``: read the lake (bronze, and gold
-    with ``gold_source="lake"``) on this Nessie branch instead of the settings' lake branch."""
+    with ``gold_source="lake"``) on this Nessie branch instead of the settings' lake branch.
+
+    The run measures (:func:`measure`: the queries, on Trino and PostgreSQL) and then judges
+    (:func:`judge`: pure, counts to pass/fail), so the rule can be tested without a stack."""
     if gold_source not in ("postgresql", "lake"):
         raise ValueError(f"gold_source must be postgresql or lake, got {gold_source!r}")
     if branch is not None:
@@ -408,73 +411,16 @@ def run_parity(
     if start is None or end is None:
         lo, hi = lake_date_range(settings)
         start, end = start or lo, end or hi
-    report = ParityReport(
-        run_id=datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6],
-        ran_at=datetime.now(UTC),
-        start=start,
-        end=end,
-        threshold_pct=threshold,
-        mode="federated",
-    )
-    if gold_source != "lake":
-        grant_trino(settings, schema)
-    problem = None if gold_source == "lake" else postgresql_catalog_problem(settings)
-    if gold_source == "lake":
-        report.mode = "lake"
-    elif problem:
-        report.mode = "split"
-        report.notes.append(
-            f"Trino's postgresql catalog is unavailable ({problem}); gold counts were read from PostgreSQL "
-            "directly and compared in Python"
-        )
+    mode, notes = _choose_mode(settings, schema, gold_source)
+    report = _new_report(start, end, threshold, mode, notes)
+    checks = select_models(models)
     tables = (
-        {pm.gold_table for pm in select_models(models)}
-        if gold_source == "lake"
-        else existing_gold_tables(settings, schema)
+        {pm.gold_table for pm in checks} if gold_source == "lake" else existing_gold_tables(settings, schema)
     )
-    project = project_of(settings)  # the reference applies the same ga4lake.yml as gold
-    trino = _trino(settings)
-    cache = ReferenceCache.for_settings(settings) if reference_cache.enabled() else None
-    bronze = reference_cache.bronze_version(settings) if cache else None
-    computed: dict[str, tuple[str, int]] = {}  # model -> (reference sql, rows), cached once bronze held still
-    reused = 0
-    for pm in select_models(models):
-        t0 = time.monotonic()
-        if pm.gold_table not in tables:
-            report.rows.append(error_row(pm, f"table {schema}.{pm.gold_table} does not exist in PostgreSQL"))
-            continue
-        if progress:
-            progress(f"parity {pm.model} -> {schema}.{pm.gold_table} ...")
-        ref_sql = reference_sql(pm, start, end, parity_dir, project)
-        cached = cache.get(bronze, ref_sql) if cache and report.mode != "lake" else None
-        try:
-            if cached is not None:  # same bronze content as a run before (the load's gate): count gold only
-                ref_rows = cached
-                gold_rows = _pg_count(settings, gold_sql_postgres(pm, start, end, schema, parity_dir))
-                reused += 1
-            elif report.mode == "lake":
-                _, rows = trino(
-                    compare_sql(pm, start, end, schema, parity_dir, project).replace(
-                        f"postgresql.{schema}.", "gold."
-                    )
-                )
-                _, _, ref_rows, gold_rows = rows[0]
-            elif report.mode == "federated":
-                _, rows = trino(compare_sql(pm, start, end, schema, parity_dir, project))
-                _, _, ref_rows, gold_rows = rows[0]
-            else:
-                _, rows = trino(ref_sql)
-                ref_rows = rows[0][0]
-                gold_rows = _pg_count(settings, gold_sql_postgres(pm, start, end, schema, parity_dir))
-            if cached is None and ref_rows is not None:
-                computed[pm.model] = (ref_sql, int(ref_rows))
-            report.rows.append(make_row(pm, ref_rows, gold_rows, threshold, time.monotonic() - t0))
-        except Exception as exc:  # one broken query must not hide the other tables' results
-            msg = getattr(exc, "message", None) or str(exc)
-            report.rows.append(error_row(pm, msg.splitlines()[0][:300], time.monotonic() - t0))
-    if cache and computed and bronze is not None and reference_cache.bronze_version(settings) == bronze:
-        for model, (ref_sql, n) in computed.items():
-            cache.put(bronze, ref_sql, n, model)
+    run = _Run(settings, start, end, schema, report.mode, parity_dir, project_of(settings))
+    measured = measure(run, checks, tables, progress)
+    report.rows = judge(checks, measured, tables, threshold, schema)
+    reused = sum(m.reused for m in measured.values())
     if reused:
         report.notes.append(
             f"reference counts of {reused} model(s) reused from an earlier run over the same bronze content "
@@ -483,6 +429,163 @@ def run_parity(
     if store:
         store_report(settings, report, schema)
     return report
+
+
+def _new_report(start: date, end: date, threshold: float, mode: str, notes: list[str]) -> ParityReport:
+    """An empty report with a run id that sorts by time and cannot collide between runs of one second."""
+    return ParityReport(
+        run_id=datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6],
+        ran_at=datetime.now(UTC),
+        start=start,
+        end=end,
+        threshold_pct=threshold,
+        mode=mode,
+        notes=list(notes),
+    )
+
+
+def _choose_mode(settings: Settings, schema: str, gold_source: str) -> tuple[str, list[str]]:
+    """How gold is counted, and a note when it is not the usual way.
+
+    ``lake``: gold Iceberg tables through Trino (nothing in PostgreSQL to grant or probe). Otherwise Trino
+    is granted the gold tables and its ``postgresql`` catalog is probed: ``federated`` when it answers,
+    else ``split`` (gold counted in PostgreSQL directly), so a broken catalog does not stop the check."""
+    if gold_source == "lake":
+        return "lake", []
+    grant_trino(settings, schema)
+    problem = postgresql_catalog_problem(settings)
+    if not problem:
+        return "federated", []
+    return "split", [
+        f"Trino's postgresql catalog is unavailable ({problem}); gold counts were read from PostgreSQL "
+        "directly and compared in Python"
+    ]
+
+
+# -- measuring: the queries ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """What one check's queries returned: the two counts as the engines gave them, or why they could not
+    be read (``error``: the first line of the engine's message). ``reused``: the reference count came from
+    the cache of an earlier run over the same bronze content."""
+
+    reference_rows: Any = None
+    gold_rows: Any = None
+    seconds: float = 0.0
+    error: str | None = None
+    reused: bool = False
+
+
+@dataclass(frozen=True)
+class _Run:
+    """What every query of one run shares: where to read, the range, and the ga4lake.yml the reference
+    applies (the same one gold was built with)."""
+
+    settings: Settings
+    start: date
+    end: date
+    schema: str
+    mode: str
+    parity_dir: Path
+    project: Project
+
+
+def measure(
+    run: _Run,
+    checks: Sequence[ParityModel],
+    tables: set[str],
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, Measurement]:
+    """Run each check's queries (checks whose gold table is missing are left to :func:`judge`), keyed by
+    model. One broken query must not hide the other tables' results, so its error is recorded instead.
+    Reference counts are cached once bronze held still during the run (the load's gate reads the same
+    bronze again when it publishes)."""
+    trino = _trino(run.settings)
+    cache = ReferenceCache.for_settings(run.settings) if reference_cache.enabled() else None
+    bronze = reference_cache.bronze_version(run.settings) if cache else None
+    computed: dict[str, tuple[str, int]] = {}  # model -> (reference sql, rows)
+    out: dict[str, Measurement] = {}
+    for pm in checks:
+        if pm.gold_table not in tables:
+            continue
+        t0 = time.monotonic()
+        if progress:
+            progress(f"parity {pm.model} -> {run.schema}.{pm.gold_table} ...")
+        ref_sql = reference_sql(pm, run.start, run.end, run.parity_dir, run.project)
+        cached = cache.get(bronze, ref_sql) if cache and run.mode != "lake" else None
+        try:
+            ref_rows, gold_rows = _counts(run, trino, pm, ref_sql, cached)
+            if cached is None and ref_rows is not None:
+                computed[pm.model] = (ref_sql, int(ref_rows))
+        except Exception as exc:  # trino.exceptions.TrinoQueryError, psycopg2 errors, a malformed answer
+            msg = getattr(exc, "message", None) or str(exc)
+            out[pm.model] = Measurement(
+                error=(msg.splitlines() or [""])[0][:300], seconds=time.monotonic() - t0
+            )
+            continue
+        out[pm.model] = Measurement(ref_rows, gold_rows, time.monotonic() - t0, reused=cached is not None)
+    if cache and computed and bronze is not None and reference_cache.bronze_version(run.settings) == bronze:
+        for model, (ref_sql, n) in computed.items():
+            cache.put(bronze, ref_sql, n, model)
+    return out
+
+
+def _counts(
+    run: _Run,
+    trino: Callable[..., tuple[list[str], list[tuple[Any, ...]]]],
+    pm: ParityModel,
+    ref_sql: str,
+    cached: int | None,
+) -> tuple[Any, Any]:
+    """The reference and gold counts of one check, by the run's mode; a cached reference only needs gold
+    counted (in PostgreSQL)."""
+    r = run  # short: every query below reads the run's range, schema and SQL files
+    if cached is not None:
+        return cached, _pg_count(r.settings, gold_sql_postgres(pm, r.start, r.end, r.schema, r.parity_dir))
+    if r.mode == "split":
+        _, rows = trino(ref_sql)
+        gold = _pg_count(r.settings, gold_sql_postgres(pm, r.start, r.end, r.schema, r.parity_dir))
+        return rows[0][0], gold
+    sql = compare_sql(pm, r.start, r.end, r.schema, r.parity_dir, r.project)
+    if r.mode == "lake":  # the same statement, gold read from the lake branch's gold namespace
+        sql = sql.replace(f"postgresql.{r.schema}.", "gold.")
+    _, rows = trino(sql)
+    _, _, ref_rows, gold_rows = rows[0]
+    return ref_rows, gold_rows
+
+
+# -- judging: counts to pass/fail ---------------------------------------------------------------------------
+
+
+def judge(
+    checks: Sequence[ParityModel],
+    measured: Mapping[str, Measurement],
+    tables: set[str],
+    threshold_pct: float,
+    schema: str,
+) -> list[ParityRow]:
+    """One result row per check, in the checks' order (pure: no queries).
+
+    A check passes when |gold - reference| / reference is at most ``threshold_pct`` percent (see
+    :func:`delta_pct` for empty sides). A missing gold table, a failed query or a count that did not come
+    back is an error row, which fails: a check that could not be measured never passes."""
+    rows: list[ParityRow] = []
+    for pm in checks:
+        m = measured.get(pm.model)
+        if pm.gold_table not in tables:
+            rows.append(error_row(pm, f"table {schema}.{pm.gold_table} does not exist in PostgreSQL"))
+        elif m is None:
+            rows.append(error_row(pm, "not measured"))
+        elif m.error is not None:
+            rows.append(error_row(pm, m.error, m.seconds))
+        elif m.reference_rows is None or m.gold_rows is None:
+            side = "reference" if m.reference_rows is None else "gold"
+            rows.append(error_row(pm, f"the {side} query returned no count", m.seconds))
+        else:
+            rows.append(make_row(pm, m.reference_rows, m.gold_rows, threshold_pct, m.seconds))
+    return rows
 
 
 def _pg_count(settings: Settings, sql: str) -> int:

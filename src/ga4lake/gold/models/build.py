@@ -90,19 +90,27 @@ def build_gold_incremental(
     rows it replaces and the rows it keeps follow different rules (docs/configuration.md).
     """
     t = sorted(set(touched_days))
-    if not t:  # nothing touched: empty deltas with the tables' schemas (no Spark job needed)
-        spark = events.sparkSession
-        shapes = build_gold(events.where(F.lit(False)), project=project)
-        return {
-            name: GoldDelta(
-                spark.createDataFrame([], shapes[name].schema),
-                spec.scope_column,
-                dates(events, spec.scope_column, []),
-            )
-            for name, spec in GOLD_TABLES.items()
-        }
+    if not t:
+        return _empty_deltas(events, project)
     inputs = DeltaInputs(events, t, prior, only_new_days, project)
     return {name: spec.delta(inputs) for name, spec in GOLD_TABLES.items()}
+
+
+def _empty_deltas(events: DataFrame, project: Project) -> dict[str, GoldDelta]:
+    """Deltas that change nothing, for a load that touched no day.
+
+    The writer still gets one delta per table with the table's schema and an empty scope, so it needs no
+    special case; the schemas come from a full build over no events, which Spark plans without a job."""
+    spark = events.sparkSession
+    shapes = build_gold(events.where(F.lit(False)), project=project)
+    return {
+        name: GoldDelta(
+            spark.createDataFrame([], shapes[name].schema),
+            spec.scope_column,
+            dates(events, spec.scope_column, []),
+        )
+        for name, spec in GOLD_TABLES.items()
+    }
 
 
 # the tables ``prior`` holds. Every delta must see them as they were before the load — dim_user's own delta
