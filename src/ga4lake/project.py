@@ -73,11 +73,21 @@ class Urls:
 
 
 @dataclass(frozen=True)
+class Users:
+    """Opt-in user stitching (gold ``user_id_mapping`` and ``dim_user_stitched``; docs/privacy.md)."""
+
+    #: map each user_pseudo_id to the latest ``user_id`` it sent and build one row per stitched person;
+    #: off by default because it carries (hashed or raw) login ids into gold
+    stitching: bool = False
+
+
+@dataclass(frozen=True)
 class Project:
     """The whole file; ``source`` is where it was read from (None: no file, every default)."""
 
     attribution: Attribution = field(default_factory=Attribution)
     urls: Urls = field(default_factory=Urls)
+    users: Users = field(default_factory=Users)
     source: Path | None = field(default=None, compare=False)
 
 
@@ -113,7 +123,10 @@ def parse_project(raw: object, name: str = "ga4lake.yml", *, source: Path | None
     urls_raw = _section(top, name, "urls", Urls)
     strip = urls_raw.get("strip_query_params")
     urls = Urls(DEFAULT_STRIP_QUERY_PARAMS if strip is None else _strip_query_params(strip, name))
-    return Project(attribution=attribution, urls=urls, source=source)
+    users_raw = _section(top, name, "users", Users)
+    stitching = _bool(users_raw, name, "users.stitching")
+    users = Users(stitching=bool(stitching))
+    return Project(attribution=attribution, urls=urls, users=users, source=source)
 
 
 def query_parameter_pattern(names: StripQueryParams) -> tuple[str, str] | None:
@@ -169,6 +182,14 @@ def _int_in_range(section: dict[str, Any], name: str, path: str, lo: int, hi: in
     return value
 
 
+def _bool(section: dict[str, Any], name: str, path: str) -> bool | None:
+    """The true/false at ``path`` (its last part is the key in ``section``), None when absent."""
+    value = section.get(path.rsplit(".", 1)[-1])
+    if value is None or isinstance(value, bool):
+        return value
+    raise UserError(f"{name}: {path}: expected true or false, got {_type(value)} {value!r}")
+
+
 def _strip_query_params(value: object, name: str) -> StripQueryParams:
     path = "urls.strip_query_params"
     if value == ALL:
@@ -203,5 +224,21 @@ def _type(value: object) -> str:
 
 
 def project_of(settings: Settings) -> Project:
-    """The project configuration of ``settings`` (``GA4LAKE_PROJECT_FILE``, default ``<repo>/ga4lake.yml``)."""
-    return load_project(settings.project_file)
+    """The project configuration of ``settings`` (``GA4LAKE_PROJECT_FILE``, default ``<repo>/ga4lake.yml``).
+
+    Also checks the file against the environment: ``users.stitching`` needs a ``user_id`` in bronze."""
+    project = load_project(settings.project_file)
+    check_stitching(project, settings.pii_user_id)
+    return project
+
+
+def check_stitching(project: Project, pii_user_id: str) -> None:
+    """A :class:`UserError` when stitching is on but ``GA4LAKE_PII_USER_ID=drop`` leaves bronze no ``user_id``
+    to stitch on: the mapping would be silently empty and every person a single client."""
+    if project.users.stitching and pii_user_id == "drop":
+        name = project.source.name if project.source is not None else "ga4lake.yml"
+        raise UserError(
+            f"{name}: users.stitching: true needs the export's user_id, but GA4LAKE_PII_USER_ID=drop "
+            "stores none in bronze; set GA4LAKE_PII_USER_ID=hash (stitches on the keyed hash) or turn "
+            "stitching off (docs/privacy.md)"
+        )

@@ -110,12 +110,10 @@ def ga4_event(
     }
 
 
-@pytest.fixture(scope="session")
-def to_silver(spark):
-    """Export rows -> silver events through the real ``build_silver`` (contract, dedup, keys), frozen."""
+def export_bronze(spark, rows: list[dict]):
+    """Export rows as bronze holds them: ``EXPORT_SCHEMA`` plus the load's metadata columns."""
     import pyarrow as pa
 
-    from ga4lake.lake.silver import build_silver
     from ga4lake.sample.schema import EXPORT_SCHEMA
 
     meta = [
@@ -127,19 +125,25 @@ def to_silver(spark):
         pa.field("_rescued_data", pa.string()),
     ]
     schema = pa.schema([*EXPORT_SCHEMA, *meta])
+    stamped = [
+        {
+            **r,
+            "_shard_date": datetime.strptime(r["event_date"], "%Y%m%d").date(),
+            "_source_file": f"events_{r['event_date']}.parquet",
+            "_load_id": "unit",
+            "_ingested_at": datetime(2030, 1, 1, tzinfo=UTC),
+        }
+        for r in rows
+    ]
+    return spark.createDataFrame(pa.Table.from_pylist(stamped, schema=schema))
+
+
+@pytest.fixture(scope="session")
+def to_silver(spark):
+    """Export rows -> silver events through the real ``build_silver`` (contract, dedup, keys), frozen."""
+    from ga4lake.lake.silver import build_silver
 
     def convert(rows: list[dict]):
-        stamped = [
-            {
-                **r,
-                "_shard_date": datetime.strptime(r["event_date"], "%Y%m%d").date(),
-                "_source_file": f"events_{r['event_date']}.parquet",
-                "_load_id": "unit",
-                "_ingested_at": datetime(2030, 1, 1, tzinfo=UTC),
-            }
-            for r in rows
-        ]
-        bronze = spark.createDataFrame(pa.Table.from_pylist(stamped, schema=schema))
-        return build_silver(bronze).events.localCheckpoint()
+        return build_silver(export_bronze(spark, rows)).events.localCheckpoint()
 
     return convert

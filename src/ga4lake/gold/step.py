@@ -23,7 +23,8 @@ from pyspark.sql import functions as F
 from ga4lake.config import inject_fault, load_settings
 from ga4lake.gold.models import GOLD_TABLES, build_gold, build_gold_incremental
 from ga4lake.gold.models.build import PRIOR_TABLES, write_order
-from ga4lake.lake.tables import SILVER_EVENTS, TABLE_PROPERTIES, overwrite_values
+from ga4lake.gold.models.stitching import dim_user_stitched, identified_events, user_id_mapping
+from ga4lake.lake.tables import BRONZE_EVENTS, SILVER_EVENTS, TABLE_PROPERTIES, overwrite_values
 from ga4lake.project import Project, project_of
 
 GOLD_NAMESPACE = "gold"
@@ -151,6 +152,7 @@ def build_on_branch(
         finally:
             for df in kept:
                 df.unpersist()
+        _write_stitched(spark, catalog, project.users.stitching)
         return scopes
     # days that had no rows before can only add to a user's history: dim_user then recomputes just the users
     # active on them; a restated or reprocessed day may remove events, so dim_user is rebuilt whole
@@ -162,4 +164,18 @@ def build_on_branch(
         values = [r[0] for r in delta.values.distinct().collect()]
         _replace_scope(spark, delta.rows, names[name], delta.column, values, GOLD_TABLES[name].partition_col)
         scopes[name] = Scope(delta.column, values)
+    _write_stitched(spark, catalog, project.users.stitching)
     return scopes
+
+
+def _write_stitched(spark: SparkSession, catalog: str, stitching: bool) -> None:
+    """Opt-in user stitching (ga4lake.yml ``users.stitching``): rebuild ``user_id_mapping`` from bronze's
+    user_id and ``dim_user_stitched`` from it and the dim_user just written, in full on every load (see
+    ``ga4lake.gold.models.stitching``). Off: nothing is read or written. They are not in GOLD_TABLES, so
+    they are not in the returned scopes and the PostgreSQL sync does not copy them."""
+    if not stitching:
+        return
+    mapping = table_name(catalog, "user_id_mapping")
+    _create(user_id_mapping(identified_events(spark.table(f"{catalog}.{BRONZE_EVENTS}"))), mapping, None)
+    users = spark.table(table_name(catalog, "dim_user"))
+    _create(dim_user_stitched(spark.table(mapping), users), table_name(catalog, "dim_user_stitched"), None)

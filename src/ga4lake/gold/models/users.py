@@ -2,7 +2,7 @@
 
 Consent-denied events (NULL user_pseudo_id) belong to no user. First-touch device, geo and GA4's
 user-scoped ``traffic_source`` come from the user's earliest event (session_start/first_visit
-included, as dbt-ga4; docs/semantics.md#users). ``user_id`` is never read: gold holds no PII.
+included, as dbt-ga4; docs/semantics.md#users). ``user_id`` is never read here: dim_user holds no login id (opt-in stitching is ``stitching.py``).
 
 The table is built in two steps, ``user_aggregates`` (per-user partial aggregates) and ``user_rows``
 (the published columns), so an append can merge a few days into the prior row (``merge_users``)
