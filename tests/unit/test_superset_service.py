@@ -99,7 +99,8 @@ def test_install_is_stamped_and_skips_pip_when_done(settings, monkeypatch):
 
     monkeypatch.setattr(install, "run", fake_run)
     superset.install(settings)
-    assert any("-r" in c and str(superset.REQUIREMENTS) in c for c in calls)
+    lock = str(install.lock_file(superset.REQUIREMENTS))
+    assert any("--require-hashes" in c and "-r" in c and lock in c for c in calls)
     calls.clear()
     superset.install(settings)
     assert calls == []

@@ -116,15 +116,15 @@ def step_system(settings: Settings) -> None:
 
 
 def step_venv(settings: Settings) -> None:
-    """The main virtualenv: pinned requirements, then this checkout in editable mode."""
+    """The main virtualenv: its lock (every package, hash-checked), then this checkout in editable mode."""
     venv = settings.venvs_dir / "main"
-    req = REPO_ROOT / "requirements" / "main.txt"
-    stamp = Stamp(settings, "venv-main", digest(req, REPO_ROOT / "pyproject.toml"))
+    lock = lock_file(REPO_ROOT / "requirements" / "main.txt")
+    stamp = Stamp(settings, "venv-main", digest(lock, REPO_ROOT / "pyproject.toml"))
     if not (venv / "bin" / "python").exists():
         run([PYTHON, "-m", "venv", str(venv)])
     pip = [str(venv / "bin" / "python"), "-m", "pip", "--disable-pip-version-check", "-q"]
     if not stamp.done():
-        run([*pip, "install", "-r", str(req)])
+        install_lock(venv, lock)
         stamp.mark()
     else:
         log(f"virtualenv {venv} up to date")
@@ -132,6 +132,35 @@ def step_venv(settings: Settings) -> None:
     run([*pip, "install", "--no-deps", "--no-build-isolation", "-e", str(REPO_ROOT)])
     link = link_cli(venv / "bin" / "ga4lake", Path.home() / ".local" / "bin" / "ga4lake")
     log(f"ga4lake CLI: {link}" if link else "ga4lake CLI: ~/.local/bin/ga4lake is someone else's, left alone")
+
+
+def lock_file(requirements: Path) -> Path:
+    """requirements/<name>.txt (the pins we choose) -> requirements/lock/<name>.txt (what is installed:
+    every transitive package with its sha256, written by ``python -m ga4lake.stack.lock``)."""
+    lock = requirements.parent / "lock" / requirements.name
+    if not lock.exists():
+        raise InstallError(f"{lock} is missing: run `python -m ga4lake.stack.lock {requirements.stem}`")
+    return lock
+
+
+def install_lock(venv: Path, lock: Path) -> None:
+    """Exactly the lock: --require-hashes refuses a file whose sha256 is not listed, --no-deps lets no
+    package pull in anything the lock does not name."""
+    python = str(venv / "bin" / "python")
+    run(
+        [
+            python,
+            "-m",
+            "pip",
+            "--disable-pip-version-check",
+            "-q",
+            "install",
+            "--require-hashes",
+            "--no-deps",
+            "-r",
+            str(lock),
+        ]
+    )
 
 
 def link_cli(entry: Path, link: Path) -> Path | None:
@@ -149,27 +178,17 @@ def link_cli(entry: Path, link: Path) -> Path | None:
 
 
 def venv_step(settings: Settings, name: str, requirements: Path, marker: str) -> Path:
-    """A tool's own virtualenv from its pinned requirements, reinstalled only when they change (stamp) or the
-    marker executable is missing. Returns the venv path."""
+    """A tool's own virtualenv from the lock of its requirements, reinstalled only when the lock changes
+    (stamp) or the marker executable is missing. Returns the venv path."""
     venv = settings.venvs_dir / name
-    stamp = Stamp(settings, f"venv-{name}", digest(requirements))
+    lock = lock_file(requirements)
+    stamp = Stamp(settings, f"venv-{name}", digest(lock))
     if stamp.done() and (venv / "bin" / marker).exists():
         log(f"{name} virtualenv {venv} up to date")
         return venv
     if not (venv / "bin" / "python").exists():
         run([PYTHON, "-m", "venv", str(venv)])
-    run(
-        [
-            str(venv / "bin" / "python"),
-            "-m",
-            "pip",
-            "--disable-pip-version-check",
-            "-q",
-            "install",
-            "-r",
-            str(requirements),
-        ]
-    )
+    install_lock(venv, lock)
     stamp.mark()
     return venv
 
