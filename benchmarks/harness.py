@@ -534,14 +534,60 @@ def bench_duckdb(runs: int, scale: float, days: int = 92) -> dict[str, Any]:
     return {"seconds": summary(times), "answer": answer, "days": days, "scale": scale}
 
 
+def measured_at(m: dict[str, Any]) -> dict[str, Any]:
+    return {"commit": m.get("commit"), "date": m.get("date")}
+
+
+def _figure_groups(results: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """The units a run measures or keeps: each section, except the dashboard's two scales, which
+    ``--dashboard-scales`` measures apart."""
+    out: list[tuple[str, dict[str, Any]]] = []
+    for name, section in results.items():
+        if name == "machine" or not isinstance(section, dict):
+            continue
+        if name == "dashboard":
+            out += [(f"dashboard {k}", v) for k, v in section.items() if isinstance(v, dict)]
+        else:
+            out.append((name, section))
+    return out
+
+
+def keep_measured_at(results: dict[str, Any]) -> None:
+    """Sections not re-run keep their figures, so each keeps the commit and date it was measured at (taken
+    from the previous run's machine record when it has none yet): the header must not date old figures."""
+    before = measured_at(results.get("machine", {}))
+    for _name, figures in _figure_groups(results):
+        figures.setdefault("measured", before)
+
+
+def stamp_measured(results: dict[str, Any], section: str, measured: dict[str, Any]) -> None:
+    """Record the commit and date of a section just measured (the dashboard: of the scales it measured)."""
+    at = measured_at(results["machine"])
+    targets = [results["dashboard"][k] for k in measured] if section == "dashboard" else [results[section]]
+    for figures in targets:
+        figures["measured"] = at
+
+
+def measured_line(results: dict[str, Any]) -> str:
+    """ "commit X (date): sections …; commit Y (date): …", newest first."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    for name, figures in _figure_groups(results):
+        at = figures.get("measured") or measured_at(results.get("machine", {}))
+        groups.setdefault((str(at.get("date")), str(at.get("commit"))), []).append(name)
+    return "; ".join(
+        f"commit {commit} ({day}): {', '.join(names)}"
+        for (day, commit), names in sorted(groups.items(), reverse=True)
+    )
+
+
 # ---------------------------------------------------------------------------------------------
 def render(results: dict[str, Any]) -> str:
     m = results.get("machine", {})
     lines = [
         "# Benchmarks",
         "",
-        f"Machine: {m.get('cores')} cores, {m.get('memory_gb')} GB RAM, {m.get('cpu')}; Python {m.get('python')}; "
-        f"commit {m.get('commit')}; {m.get('date')}. Regenerate with `make bench` (sections: "
+        f"Machine: {m.get('cores')} cores, {m.get('memory_gb')} GB RAM, {m.get('cpu')}; Python {m.get('python')}. "
+        f"Measured at {measured_line(results)}. Regenerate with `make bench` (sections: "
         "`python -m benchmarks.harness --only stack,sample,day,freshness,duckdb,late,backfill,scale,dashboard --runs N "
         "[--backfill-runs N --scale-runs N --scale-days D --dashboard-scale4-days D --dashboard-scales 1,4]`). Each figure: median (min–max) of the runs column.",
         "",
@@ -708,6 +754,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     settings = load_settings()
     results: dict[str, Any] = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    keep_measured_at(results)
     results["machine"] = machine()
     manager.up(settings)
     lock = preflight(settings)  # noqa: F841 — held (open) until the process exits
@@ -722,6 +769,7 @@ def main(argv: list[str] | None = None) -> int:
         for section in sections:
             print(f"bench: {section} …", file=sys.stderr, flush=True)
             t0 = time.monotonic()
+            measured: dict[str, Any] = {}  # the dashboard's scales measured by this run
             if section == "stack":
                 results["stack"] = bench_stack(settings, args.runs)
             elif section == "sample":
@@ -746,6 +794,7 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 raise SystemExit(f"unknown section {section!r}")
             print(f"bench: {section} done in {time.monotonic() - t0:.0f}s", file=sys.stderr, flush=True)
+            stamp_measured(results, section, measured)
             RESULTS.parent.mkdir(parents=True, exist_ok=True)
             RESULTS.write_text(json.dumps(results, indent=2, default=str))
             REPORT.write_text(render(results))
