@@ -666,10 +666,15 @@ def render(results: dict[str, Any]) -> str:
             "—",
             f"median s per step: {late['steps_median']}",
         )
-        if d:
+        if d and d.get("measured") == late.get("measured"):
             ratio = round(late["seconds"]["median"] / d["seconds"]["median"], 2)
             lines.append(
                 f"| incremental cost: late day ÷ day 8 | {ratio} | | | ≤ 1.25 | medians of the two rows above |"
+            )
+        elif d:  # a ratio of two commits' figures would mislead
+            lines.append(
+                "| incremental cost: late day ÷ day 8 | — | | | ≤ 1.25 | the two rows above come from different "
+                "commits: re-run `--only day,late` |"
             )
     sc = results.get("scale")
     if sc:
