@@ -24,6 +24,7 @@ from ga4lake.gold.step import Scope
 from ga4lake.lake import landing
 from ga4lake.load import OPEN_PHASES
 from ga4lake.log import say as _say  # progress lines (stderr; -q hides them)
+from ga4lake.stack.process import pid_alive, proc_start_ticks
 
 __all__ = ["OPEN_PHASES", "LoadPlan"]
 
@@ -120,22 +121,12 @@ class LoadPlan:
 
 def _process_start(pid: int) -> str | None:
     """The process's start time (clock ticks after boot, /proc/<pid>/stat field 22); None if it is gone.
-    With the pid it names one process: a reused pid has another start time."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None if Path("/proc/self/stat").exists() else ("?" if _alive(pid) else None)
-    return stat.rsplit(")", 1)[1].split()[19]
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    With the pid it names one process: a reused pid has another start time. Without /proc: "?" while
+    the pid is alive."""
+    ticks = proc_start_ticks(pid)
+    if ticks is not None:
+        return str(ticks)
+    return None if Path("/proc/self/stat").exists() else ("?" if pid_alive(pid) else None)
 
 
 def process_owner(kind: str, pid: int | None = None) -> str:
