@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from ga4lake.config import REPO_ROOT, Settings, load_settings, setting
-from ga4lake.log import bar
+from ga4lake.log import track
 from ga4lake.stack import manager
 from ga4lake.stack.process import footprint_by_root
 from ga4lake.stack.services import build_services
@@ -666,16 +666,16 @@ def render(results: dict[str, Any]) -> str:
             "—",
             f"median s per step: {late['steps_median']}",
         )
-        if d and d.get("measured") == late.get("measured"):
-            ratio = round(late["seconds"]["median"] / d["seconds"]["median"], 2)
-            lines.append(
-                f"| incremental cost: late day ÷ day 8 | {ratio} | | | ≤ 1.25 | medians of the two rows above |"
+        if d:
+            # a ratio of two commits' figures would mislead
+            same = d.get("measured") == late.get("measured")
+            ratio = round(late["seconds"]["median"] / d["seconds"]["median"], 2) if same else "—"
+            note = (
+                "medians of the two rows above"
+                if same
+                else ("the two rows above come from different commits: re-run `--only day,late`")
             )
-        elif d:  # a ratio of two commits' figures would mislead
-            lines.append(
-                "| incremental cost: late day ÷ day 8 | — | | | ≤ 1.25 | the two rows above come from different "
-                "commits: re-run `--only day,late` |"
-            )
+            lines.append(f"| incremental cost: late day ÷ day 8 | {ratio} | | | ≤ 1.25 | {note} |")
     sc = results.get("scale")
     if sc:
         row(
@@ -770,40 +770,38 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(
             "bench: `scale` and `dashboard` must be the last sections (they move this process to Spark Connect)"
         )
-    with bar(len(sections), "bench", "sections") as advance:
-        for section in sections:
-            print(f"bench: {section} …", file=sys.stderr, flush=True)
-            t0 = time.monotonic()
-            measured: dict[str, Any] = {}  # the dashboard's scales measured by this run
-            if section == "stack":
-                results["stack"] = bench_stack(settings, args.runs)
-            elif section == "sample":
-                results["sample"] = bench_sample(args.runs)
-            elif section == "day":
-                results["day"] = bench_day(settings, args.runs, args.scale)
-            elif section == "backfill":
-                results["backfill"] = bench_backfill(settings, args.backfill_runs, args.scale)
-            elif section == "late":
-                results["late"] = bench_late(settings, args.runs, args.scale)
-            elif section == "freshness":
-                results["freshness"] = bench_freshness(settings, args.runs, args.scale)
-            elif section == "scale":
-                results["scale"] = bench_scale(settings, args.scale_runs, args.scale_days)
-            elif section == "dashboard":
-                measured = bench_dashboard(
-                    settings, args.runs, args.dashboard_scale4_days, dashboard_scales(args.dashboard_scales)
-                )
-                results["dashboard"] = merge_dashboard(results.get("dashboard"), measured)
-            elif section == "duckdb":
-                results["duckdb"] = bench_duckdb(args.runs, args.scale)
-            else:
-                raise SystemExit(f"unknown section {section!r}")
-            print(f"bench: {section} done in {time.monotonic() - t0:.0f}s", file=sys.stderr, flush=True)
-            stamp_measured(results, section, measured)
-            RESULTS.parent.mkdir(parents=True, exist_ok=True)
-            RESULTS.write_text(json.dumps(results, indent=2, default=str))
-            REPORT.write_text(render(results))
-            advance()
+    for section in track(sections, "bench", "sections"):
+        print(f"bench: {section} …", file=sys.stderr, flush=True)
+        t0 = time.monotonic()
+        measured: dict[str, Any] = {}  # the dashboard's scales measured by this run
+        if section == "stack":
+            results["stack"] = bench_stack(settings, args.runs)
+        elif section == "sample":
+            results["sample"] = bench_sample(args.runs)
+        elif section == "day":
+            results["day"] = bench_day(settings, args.runs, args.scale)
+        elif section == "backfill":
+            results["backfill"] = bench_backfill(settings, args.backfill_runs, args.scale)
+        elif section == "late":
+            results["late"] = bench_late(settings, args.runs, args.scale)
+        elif section == "freshness":
+            results["freshness"] = bench_freshness(settings, args.runs, args.scale)
+        elif section == "scale":
+            results["scale"] = bench_scale(settings, args.scale_runs, args.scale_days)
+        elif section == "dashboard":
+            measured = bench_dashboard(
+                settings, args.runs, args.dashboard_scale4_days, dashboard_scales(args.dashboard_scales)
+            )
+            results["dashboard"] = merge_dashboard(results.get("dashboard"), measured)
+        elif section == "duckdb":
+            results["duckdb"] = bench_duckdb(args.runs, args.scale)
+        else:
+            raise SystemExit(f"unknown section {section!r}")
+        print(f"bench: {section} done in {time.monotonic() - t0:.0f}s", file=sys.stderr, flush=True)
+        stamp_measured(results, section, measured)
+        RESULTS.parent.mkdir(parents=True, exist_ok=True)
+        RESULTS.write_text(json.dumps(results, indent=2, default=str))
+        REPORT.write_text(render(results))
     return 0
 
 
