@@ -21,7 +21,7 @@ from typing import Any
 from ga4lake.args import day_arg
 from ga4lake.config import Settings, load_settings
 from ga4lake.errors import Ga4lakeError
-from ga4lake.log import bar
+from ga4lake.log import track
 from ga4lake.stack import airflow as airflow_service
 
 CHAIN = ("ga4lake_ingest", "ga4lake_silver", "ga4lake_gold", "ga4lake_validation")
@@ -193,37 +193,31 @@ class AirflowClient:
         result = ChainResult()
         run = self.trigger(CHAIN[0], conf, logical_date)
         progress(f"triggered {CHAIN[0]} run {run['dag_run_id']} conf={conf}")
-        with bar(len(CHAIN), "airflow", "DAG runs") as advance:
-            for i, dag_id in enumerate(CHAIN):
-                if i:
-                    source = (CHAIN[i - 1], run["dag_run_id"])
-                    run = self.next_run(
-                        dag_id, known[dag_id], source, timeout=max(60.0, timeout - (time.monotonic() - t0))
-                    )
-                run = self.wait(
-                    dag_id, run["dag_run_id"], timeout=max(60.0, timeout - (time.monotonic() - t0))
+        for i, dag_id in enumerate(track(CHAIN, "airflow", "DAG runs")):
+            if i:
+                source = (CHAIN[i - 1], run["dag_run_id"])
+                run = self.next_run(
+                    dag_id, known[dag_id], source, timeout=max(60.0, timeout - (time.monotonic() - t0))
                 )
-                result.runs[dag_id] = run
-                tis = self.task_instances(dag_id, run["dag_run_id"])
-                progress(f"  {dag_id:<20} {run['state']:<8} ({time.monotonic() - t0:.1f}s since trigger)")
-                advance()
-                if run["state"] == "failed":
-                    bad = [ti for ti in tis if ti["state"] in ("failed", "upstream_failed")]
-                    result.state, result.failed_dag = "failed", dag_id
-                    result.failed_tasks = [ti["task_id"] for ti in bad]
-                    first = next((ti for ti in bad if ti["state"] == "failed"), None)
-                    if first:
-                        result.log_tail = "\n".join(
-                            self.task_log(dag_id, run["dag_run_id"], first).splitlines()[-60:]
-                        )
-                    break
-                if i == 0 and not any(ti["task_id"] == "bronze" and ti["state"] == "success" for ti in tis):
-                    result.state = (
-                        "skipped"  # nothing new (open_load skipped): no asset event, the chain stops
+            run = self.wait(dag_id, run["dag_run_id"], timeout=max(60.0, timeout - (time.monotonic() - t0)))
+            result.runs[dag_id] = run
+            tis = self.task_instances(dag_id, run["dag_run_id"])
+            progress(f"  {dag_id:<20} {run['state']:<8} ({time.monotonic() - t0:.1f}s since trigger)")
+            if run["state"] == "failed":
+                bad = [ti for ti in tis if ti["state"] in ("failed", "upstream_failed")]
+                result.state, result.failed_dag = "failed", dag_id
+                result.failed_tasks = [ti["task_id"] for ti in bad]
+                first = next((ti for ti in bad if ti["state"] == "failed"), None)
+                if first:
+                    result.log_tail = "\n".join(
+                        self.task_log(dag_id, run["dag_run_id"], first).splitlines()[-60:]
                     )
-                    break
-            else:
-                result.state = "success"
+                break
+            if i == 0 and not any(ti["task_id"] == "bronze" and ti["state"] == "success" for ti in tis):
+                result.state = "skipped"  # nothing new (open_load skipped): no asset event, the chain stops
+                break
+        else:
+            result.state = "success"
         result.seconds = round(time.monotonic() - t0, 1)
         return result
 

@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 LOGGER = logging.getLogger("ga4lake")
 QUIET, NORMAL, VERBOSE = -1, 0, 1
 _LEVELS = {QUIET: logging.WARNING, NORMAL: logging.INFO, VERBOSE: logging.DEBUG}
 _state: dict[str, int | None] = {"verbosity": None}
+T = TypeVar("T")
 _console: dict[str, Any] = {"stderr": None}  # the rich Console of the log lines, shared with progress bars
 
 
@@ -131,7 +132,18 @@ def bar(total: int, label: str, unit: str = "") -> Iterator[Callable[..., None]]
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    columns = (TextColumn(label), BarColumn(), MofNCompleteColumn(), TextColumn(unit), TimeElapsedColumn())
+    label_col, unit_col = (
+        TextColumn(t, markup=False) for t in (label, unit)
+    )  # "[install]" is text, not markup
+    columns = (label_col, BarColumn(), MofNCompleteColumn(), unit_col, TimeElapsedColumn())
     with Progress(*columns, console=console, transient=True) as progress:
         task = progress.add_task(label, total=total)
         yield lambda n=1: progress.advance(task, n)
+
+
+def track(items: Sequence[T], label: str, unit: str = "") -> Iterator[T]:
+    """``items`` one by one under a :func:`bar` that advances as each is done (same rules for drawing)."""
+    with bar(len(items), label, unit) as advance:
+        for item in items:
+            yield item
+            advance()

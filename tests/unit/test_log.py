@@ -101,3 +101,15 @@ def test_the_sample_generator_draws_a_bar_over_its_days(monkeypatch, tmp_path):
     buf = _terminal(monkeypatch)
     assert sample_cli.main(["--out", str(tmp_path), "--days", "2", "--scale", "0.01"]) == 0
     assert "days" in buf.getvalue() and "2/2" in buf.getvalue()
+
+
+def test_track_yields_every_item_in_order_under_a_bar(monkeypatch):
+    buf = _terminal(monkeypatch)
+    assert list(log.track(["a", "b", "c"], "bronze", "slices")) == ["a", "b", "c"]
+    assert "bronze" in buf.getvalue() and "3/3" in buf.getvalue()
+
+
+def test_track_off_a_terminal_only_yields(capsys):
+    log.setup(log.NORMAL, fancy=False)
+    assert list(log.track([1, 2], "bronze")) == [1, 2]
+    assert capsys.readouterr().err == ""

@@ -24,8 +24,8 @@ from ga4lake.lake.tables import (
     ensure_manifest,
     replace_days,
 )
-from ga4lake.log import bar
 from ga4lake.log import say as _say  # progress lines (stderr; -q hides them)
+from ga4lake.log import track
 
 
 def slices(items: list, size: int) -> Iterator[list]:
@@ -47,53 +47,38 @@ def write_bronze(
     """Raw nested rows of the staged days (+ the landing manifest rows of ``load_id``) into catalog ``cat``
     (a load's branch). ``kinds``: day (ISO) -> new | restatement | reprocess | intraday."""
     ensure_manifest(spark, cat)
-    parts = list(slices(staged, slice_days))
-    with bar(len(parts), "  bronze", "slices") as advance:
-        for part in parts:
-            _bronze_slice(spark, settings, cat, load_id, part, kinds, ingested_at, progress)
-            advance()
-
-
-def _bronze_slice(
-    spark,
-    settings: Settings,
-    cat: str,
-    load_id: str,
-    part: list[landing.StagedFile],
-    kinds: dict[str, str],
-    ingested_at: datetime,
-    progress: Callable[[str], None],
-) -> None:
-    """One slice of :func:`write_bronze`: its days replaced in bronze, its files listed in the manifest."""
-    part_days = [s.shard_date for s in part]
-    ts = time.monotonic()
-    bronze_in = spark.read.option("mergeSchema", "true").parquet(*[str(s.staged_path) for s in part])
-    bronze_in = bronze_user_id(bronze_in, settings)  # GA4LAKE_PII_USER_ID: hash | drop | keep
-    replace_days(bronze_in, f"{cat}.{BRONZE_EVENTS}", "_shard_date", part_days)
-    manifest_rows = [
-        (
-            load_id,
-            s.shard_date,
-            s.name,
-            s.source_uri,
-            s.landing_uri,
-            s.sha256,
-            s.size_bytes,
-            s.rows,
-            s.rescued_rows,
-            s.format,
-            kinds[s.shard_date.isoformat()],
-            ingested_at.replace(tzinfo=None),
+    for part in track(list(slices(staged, slice_days)), "  bronze", "slices"):
+        part_days = [s.shard_date for s in part]
+        ts = time.monotonic()
+        bronze_in = spark.read.option("mergeSchema", "true").parquet(*[str(s.staged_path) for s in part])
+        bronze_in = bronze_user_id(bronze_in, settings)  # GA4LAKE_PII_USER_ID: hash | drop | keep
+        replace_days(bronze_in, f"{cat}.{BRONZE_EVENTS}", "_shard_date", part_days)
+        manifest_rows = [
+            (
+                load_id,
+                s.shard_date,
+                s.name,
+                s.source_uri,
+                s.landing_uri,
+                s.sha256,
+                s.size_bytes,
+                s.rows,
+                s.rescued_rows,
+                s.format,
+                kinds[s.shard_date.isoformat()],
+                ingested_at.replace(tzinfo=None),
+            )
+            for s in part
+        ]
+        # a retried step must not list a file twice
+        day_list = ", ".join(f"DATE '{d}'" for d in part_days)
+        spark.sql(
+            f"DELETE FROM {cat}.{LOAD_MANIFEST} WHERE load_id = '{load_id}' AND shard_date IN ({day_list})"
         )
-        for s in part
-    ]
-    # a retried step must not list a file twice
-    day_list = ", ".join(f"DATE '{d}'" for d in part_days)
-    spark.sql(f"DELETE FROM {cat}.{LOAD_MANIFEST} WHERE load_id = '{load_id}' AND shard_date IN ({day_list})")
-    spark.createDataFrame(manifest_rows, MANIFEST_DDL).writeTo(f"{cat}.{LOAD_MANIFEST}").append()
-    progress(
-        f"  bronze {part_days[0]} … {part_days[-1]} ({len(part_days)} day(s)) in {time.monotonic() - ts:.1f}s"
-    )
+        spark.createDataFrame(manifest_rows, MANIFEST_DDL).writeTo(f"{cat}.{LOAD_MANIFEST}").append()
+        progress(
+            f"  bronze {part_days[0]} … {part_days[-1]} ({len(part_days)} day(s)) in {time.monotonic() - ts:.1f}s"
+        )
 
 
 def write_silver(
@@ -101,29 +86,21 @@ def write_silver(
 ) -> None:
     """Flattened, contract-checked events and the quarantine for ``days``, read from bronze in catalog
     ``cat`` (a load's branch)."""
-    parts = list(slices(days, slice_days))
-    with bar(len(parts), "  silver", "slices") as advance:
-        for part_days in parts:
-            _silver_slice(spark, cat, part_days, progress)
-            advance()
-
-
-def _silver_slice(spark, cat: str, part_days: list[date], progress: Callable[[str], None]) -> None:
-    """One slice of :func:`write_silver`: its days of silver and quarantine replaced from bronze."""
     from pyspark.sql import functions as F
 
-    ts = time.monotonic()
-    bronze = spark.table(f"{cat}.{BRONZE_EVENTS}").where(F.col("_shard_date").isin(part_days))
-    stats = scan_stats(bronze).first()
-    assert stats is not None  # an aggregate without grouping has exactly one row
-    # a few duplicate hashes become a literal filter; a mass duplication (a file loaded twice) a join
-    candidates = list(stats.dup_hashes) if len(stats.dup_hashes) <= 10_000 else None
-    silver = build_silver(bronze, candidates)
-    replace_days(silver.events, f"{cat}.{SILVER_EVENTS}", "event_date", part_days)
-    # no bad rows: the quarantine's days are still replaced (a restated day may have had some)
-    quarantine = silver.quarantine if stats.bad_rows else silver.quarantine.limit(0)
-    replace_days(quarantine, f"{cat}.{QUARANTINE}", "event_date", part_days)
-    progress(
-        f"  silver {part_days[0]} … {part_days[-1]} ({len(part_days)} day(s), {stats.bad_rows} quarantined, "
-        f"{len(stats.dup_hashes)} duplicate group(s)) in {time.monotonic() - ts:.1f}s"
-    )
+    for part_days in track(list(slices(days, slice_days)), "  silver", "slices"):
+        ts = time.monotonic()
+        bronze = spark.table(f"{cat}.{BRONZE_EVENTS}").where(F.col("_shard_date").isin(part_days))
+        stats = scan_stats(bronze).first()
+        assert stats is not None  # an aggregate without grouping has exactly one row
+        # a few duplicate hashes become a literal filter; a mass duplication (a file loaded twice) a join
+        candidates = list(stats.dup_hashes) if len(stats.dup_hashes) <= 10_000 else None
+        silver = build_silver(bronze, candidates)
+        replace_days(silver.events, f"{cat}.{SILVER_EVENTS}", "event_date", part_days)
+        # no bad rows: the quarantine's days are still replaced (a restated day may have had some)
+        quarantine = silver.quarantine if stats.bad_rows else silver.quarantine.limit(0)
+        replace_days(quarantine, f"{cat}.{QUARANTINE}", "event_date", part_days)
+        progress(
+            f"  silver {part_days[0]} … {part_days[-1]} ({len(part_days)} day(s), {stats.bad_rows} quarantined, "
+            f"{len(stats.dup_hashes)} duplicate group(s)) in {time.monotonic() - ts:.1f}s"
+        )

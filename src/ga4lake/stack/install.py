@@ -23,7 +23,7 @@ from pathlib import Path
 
 from ga4lake import versions
 from ga4lake.config import REPO_ROOT, Settings, load_settings, setting
-from ga4lake.log import bar, say, warn
+from ga4lake.log import say, track, warn
 
 PYTHON = setting("GA4LAKE_PYTHON")
 
@@ -366,13 +366,11 @@ def main(argv: list[str] | None = None) -> int:
         steps.append("minio")
     t_all = time.monotonic()
     try:
-        with bar(len(steps), "[install]", "steps") as advance:
-            for n, name in enumerate(steps, 1):
-                log(f"step {n}/{len(steps)}: {name} ({_expected(name)})")
-                t0 = time.monotonic()
-                STEPS[name](settings)
-                log(f"{name}: ok ({time.monotonic() - t0:.1f}s)")
-                advance()
+        for n, name in enumerate(track(steps, "[install]", "steps"), 1):
+            log(f"step {n}/{len(steps)}: {name} ({_expected(name)})")
+            t0 = time.monotonic()
+            STEPS[name](settings)
+            log(f"{name}: ok ({time.monotonic() - t0:.1f}s)")
     except InstallError as exc:
         warn(f"[install] FAILED: {exc}")
         return 1
