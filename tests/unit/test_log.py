@@ -113,3 +113,9 @@ def test_track_off_a_terminal_only_yields(capsys):
     log.setup(log.NORMAL, fancy=False)
     assert list(log.track([1, 2], "bronze")) == [1, 2]
     assert capsys.readouterr().err == ""
+
+
+def test_a_label_in_brackets_is_drawn_as_text_not_markup(monkeypatch):
+    buf = _terminal(monkeypatch)
+    list(log.track(["java25", "system"], "[install]", "steps"))
+    assert "[install]" in buf.getvalue()
