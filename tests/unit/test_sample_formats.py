@@ -49,7 +49,7 @@ def test_ndjson_is_bigquery_style(days: list[pa.Table], tmp_path: Path) -> None:
     first = json.loads(path.read_text().splitlines()[0])
     assert isinstance(first["event_timestamp"], str) and first["event_timestamp"].isdigit()  # INT64 quoted
     assert isinstance(first["stream_id"], str)
-    assert "user_id" not in first  # NULL fields are omitted
+    assert "event_previous_timestamp" not in first  # NULL fields are omitted
     assert first["user_properties"] == []  # REPEATED fields are written even when empty
     gz = tmp_path / "events_20201101.json.gz"
     gz.write_bytes(gzip.compress(path.read_bytes()))

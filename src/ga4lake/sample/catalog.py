@@ -15,6 +15,25 @@ import numpy as np
 HOST = "shop.googlemerchandisestore.com"
 BASE_URL = f"https://{HOST}"
 STREAM_ID = 2100450278
+# the shop's app stream (identity.py): its id, and app_info (id, version, install_store,
+# firebase_app_id, install_source) by platform
+APP_STREAM_ID = 2468013579
+APP_INFO: dict[str, tuple[str, str, str, str, str]] = {
+    "IOS": (
+        "com.google.merchandisestore.ios",
+        "3.4.0",
+        "iTunes",
+        "1:405371262948:ios:8d1e4c61a2b3",
+        "iTunes",
+    ),
+    "ANDROID": (
+        "com.google.merchandisestore",
+        "3.4.1",
+        "com.android.vending",
+        "1:405371262948:android:3f0c2b7a9e51",
+        "com.android.vending",
+    ),
+}
 NOT_SET = "(not set)"
 OTHER = "<Other>"
 DELETED = "(data deleted)"
@@ -107,14 +126,51 @@ class Products:
     item_variant: list[str]
     item_category: list[str]
     item_category2: list[str]
+    item_category3: list[str]
+    item_category4: list[str]
+    item_category5: list[str]
     price: np.ndarray  # float64, NaN for the placeholder
     weight: np.ndarray  # sampling probabilities over rows 1..n (row 0 excluded)
     page_path: list[str]
 
 
+# item_category3: the product type, by a word of its name (first match wins); none -> (not set)
+_PRODUCT_TYPES: tuple[tuple[str, str], ...] = (
+    ("Hoodie", "Hoodies"),
+    ("Tee", "T-Shirts"),
+    ("Sweatshirt", "Sweatshirts"),
+    ("Pullover", "Sweatshirts"),
+    ("Fleece", "Fleece"),
+    ("Cap", "Caps"),
+    ("Hat", "Caps"),
+    ("Beanie", "Beanies"),
+    ("Sock", "Socks"),
+    ("Bottle", "Bottles"),
+    ("Mug", "Mugs"),
+    ("Tumbler", "Tumblers"),
+    ("BackPack", "Backpacks"),
+    ("Backpack", "Backpacks"),
+    ("Tote", "Totes"),
+    ("Notebook", "Notebooks"),
+    ("Journal", "Notebooks"),
+    ("Pen", "Pens"),
+)
+# item_category4 / item_category5: seasonal collections on every 4th / 8th product (sparse, as deeper
+# levels are on real sites)
+COLLECTION4, COLLECTION5 = "Holiday 2020", "Gift Ideas"
+
+
+def _product_type(name: str) -> str:
+    words = name.replace("/", " ").split()
+    return next((t for key, t in _PRODUCT_TYPES if any(w.startswith(key) for w in words)), NOT_SET)
+
+
 @cache
 def products() -> Products:
-    ids, names, brands, variants, cats, cats2, prices, weights, paths = (
+    ids, names, brands, variants, cats, cats2, cats3, cats4, cats5, prices, weights, paths = (
+        [NOT_SET],
+        [NOT_SET],
+        [NOT_SET],
         [NOT_SET],
         [NOT_SET],
         [NOT_SET],
@@ -126,6 +182,9 @@ def products() -> Products:
         [""],
     )
     for i, (name, cat, cat2, price, weight) in enumerate(_PRODUCTS):
+        cats3.append(_product_type(name))
+        cats4.append(COLLECTION4 if i % 4 == 1 else NOT_SET)
+        cats5.append(COLLECTION5 if i % 8 == 1 else NOT_SET)
         ids.append(f"GGOE{cat[:2].upper()}{cat2[:1].upper()}{9000 + i * 37:04d}")
         names.append(name)
         brands.append(
@@ -138,7 +197,9 @@ def products() -> Products:
         weights.append(weight)
         paths.append(f"/Google+Redesign/{cat}/{name.replace(' ', '+').replace('/', '')}")
     w = np.asarray(weights[1:], dtype=np.float64)
-    return Products(ids, names, brands, variants, cats, cats2, np.asarray(prices), w / w.sum(), paths)
+    return Products(
+        ids, names, brands, variants, cats, cats2, cats3, cats4, cats5, np.asarray(prices), w / w.sum(), paths
+    )
 
 
 # --- promotions on the home page carousel ---------------------------------------------------------
@@ -176,6 +237,20 @@ OTHER_PAGES: tuple[tuple[str, str], ...] = (
     ("/registersuccess.html", "Registration Success | Google Merchandise Store"),
 )
 HOME_PAGE = ("/", "Home")
+
+
+@cache
+def content_groups() -> tuple[str, ...]:
+    """The site's ``content_group`` of every page, laid out as the pool's page groups: home, category
+    pages (their top level), other pages, products (their category; row 0 the placeholder), funnel."""
+    cat_pages = tuple(path.split("/")[2].replace("+", " ") for path, _ in CATEGORY_PAGES)
+    other = tuple(
+        "Help" if "policies" in path else "Store" if path == "/store.html" else "Account"
+        for path, _ in OTHER_PAGES
+    )
+    return ("Home", *cat_pages, *other, *products().item_category, *("Checkout",) * len(FUNNEL_PAGES))
+
+
 FUNNEL_PAGES: tuple[tuple[str, str], ...] = (
     ("/basket.html", "Shopping Cart"),
     ("/yourinfo.html", "Checkout Your Information"),

@@ -12,11 +12,13 @@ from datetime import date
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from . import catalog as cat
 from . import schema as sc
 from .catalog import EV
 from .expand import Frame
+from .identity import STREAM_APP, app_eligible_profiles
 from .plan import Plan
 from .pool import Pool
 
@@ -57,7 +59,13 @@ SLOTS: tuple[tuple[str, str], ...] = (
     ("link_url", "s"),
     ("link_domain", "s"),
     ("link_classes", "s"),
+    # site-specific custom parameters (not in the public sample; docs/sample.md#configuration-points)
+    ("content_group", "s"),
+    ("list_position", "i"),
+    ("gross_margin", "d"),
 )
+#: share of a paid order's value that is margin: 30 % plus (order index mod 16) %
+MARGIN_BASE, MARGIN_STEPS = 0.30, 16
 SLOT = {f"{k}:{t}": i for i, (k, t) in enumerate(SLOTS)}
 _KEY_NAMES = pa.array([k for k, _ in SLOTS], pa.string())
 _KIND = np.array([t for _, t in SLOTS])
@@ -199,11 +207,12 @@ def build_table(
             lookup([s[0] for s in cat.SOURCES], traffic),
         ],
     )
-    items, item_qty, item_count = _items(f, n, rng, drift)
+    items, item_qty, item_count = _items(f, n, rng, drift, base["title_home"])
     ecommerce = _ecommerce(
         plan, f, strings, n, is_, order_idx, o_rev, paid, item_qty, item_count, base["not_set"]
     )
 
+    user_id, stream_id, platform, app_info = identity_columns(plan, user, plan.s_number[ps], denied)
     value_usd = np.where(paid, o_rev, np.nan)
     columns: list[pa.Array] = [
         date_arr,
@@ -214,7 +223,7 @@ def build_table(
         _f64(value_usd),
         pa.array(f.pg_bundle[pg], pa.int64()),
         i64_null,
-        pa.nulls(n, pa.string()),
+        user_id,
         plan.user_pseudo_id.take(pa.array(user, mask=denied)),
         _struct(sc.PRIVACY_INFO, [i64_null, i64_null, _const("No", n)]),
         _list(sc.list_of(sc.USER_PROPERTY), np.zeros(n, np.int64), pa.array([], sc.USER_PROPERTY)),
@@ -222,10 +231,10 @@ def build_table(
         _struct(sc.USER_LTV, [_f64(plan.s_ltv[ps]), _const("USD", n)], mask=denied),
         device,
         geo_arr,
-        pa.nulls(n, sc.APP_INFO),
+        app_info,
         traffic_arr,
-        pa.repeat(pa.scalar(cat.STREAM_ID, pa.int64()), n),
-        _const("WEB", n),
+        stream_id,
+        platform,
         pa.nulls(n, sc.EVENT_DIMENSIONS),
         ecommerce,
         items,
@@ -234,6 +243,40 @@ def build_table(
     if drift:
         columns.extend(_drift_columns(plan, f, strings, present, sval, ls, pg))
     return pa.Table.from_arrays(columns, schema=schema)
+
+
+def list_position(ts: np.ndarray) -> np.ndarray:
+    """The 1-based position (1..12) of the product a list event refers to: a hash of the timestamp, so
+    the event param and the item's ``item_list_index`` agree without a random draw."""
+    return 1 + (ts // 7) % 12
+
+
+def identity_columns(
+    plan: Plan, user: np.ndarray, session_number: np.ndarray, denied: np.ndarray
+) -> tuple[pa.Array, pa.Array, pa.Array, pa.Array]:
+    """``user_id``, ``stream_id``, ``platform`` and ``app_info`` of events by ``user`` (plan user index)
+    in sessions numbered ``session_number``: the login id from the user's login session on (never on a
+    consent-denied ping), and the app stream's id, platform and app info for app users (identity.py)."""
+    uid = plan.user_uid[user]
+    logged = (uid >= 0) & (plan.user_login[user] > 0) & (session_number >= plan.user_login[user]) & ~denied
+    user_id = pa.array(uid, pa.int64(), mask=~logged).cast(pa.string())
+    app = plan.user_stream[user] == STREAM_APP
+    os_kind = app_eligible_profiles()[plan.user_device[user]]  # 1 iOS, 2 Android
+    stream_id = pa.array(np.where(app, cat.APP_STREAM_ID, cat.STREAM_ID), pa.int64())
+    platforms = ("WEB", "IOS", "ANDROID")
+    platform = pa.array(list(platforms), pa.string()).take(
+        pa.array(np.where(app, os_kind, 0).astype(np.int64))
+    )
+    info_idx = np.where(app, os_kind - 1, 0).astype(np.int64)
+    app_info = _struct(
+        sc.APP_INFO,
+        [
+            pa.array([cat.APP_INFO[p][j] for p in platforms[1:]], pa.string()).take(pa.array(info_idx))
+            for j in range(sc.APP_INFO.num_fields)
+        ],
+        mask=~app,
+    )
+    return user_id, stream_id, platform, app_info
 
 
 def _event_params(
@@ -358,6 +401,12 @@ def _event_params(
     put("link_url:s", is_["click"], base["link_url"] + link)
     put("link_domain:s", is_["click"], base["link_domain"] + link)
     put("link_classes:s", is_["click"] & (rng.random(n) < 0.004), base["link_classes"])
+    # custom parameters: pure functions of the event (no draw from rng, so no other value moves)
+    page_group = base["content_group"] + (f.pg_title[pg] - base["title_home"])
+    put("content_group:s", is_["page_view"] | is_["select_item"], page_group)
+    put("list_position:i", is_["select_item"] | is_["view_item_list"], list_position(f.ev_ts))
+    margin = MARGIN_BASE + (order_idx % MARGIN_STEPS) / 100.0
+    put("gross_margin:d", paid, np.round(np.nan_to_num(o_rev) * margin, 2))
 
     rows, cols = np.nonzero(present)
     counts = np.bincount(rows, minlength=n)
@@ -384,9 +433,10 @@ def _event_params(
 
 
 def _items(
-    f: Frame, n: int, rng: np.random.Generator, drift: bool
+    f: Frame, n: int, rng: np.random.Generator, drift: bool, title_home: int
 ) -> tuple[pa.Array, np.ndarray, np.ndarray]:
     """``items`` column, plus per-event total quantity and line count for ``ecommerce``."""
+    lists = item_lists(f, title_home)
     prods = cat.products()
     m = f.it_event.size
     counts = np.bincount(f.it_event, minlength=n)
@@ -401,6 +451,7 @@ def _items(
     promo_names = [cat.NOT_SET] + [x[0] for x in cat.PROMOTIONS]
     creatives = [cat.NOT_SET] + [x[1] for x in cat.PROMOTIONS]
     slides = [cat.NOT_SET] + [x[2] for x in cat.PROMOTIONS]
+    promo_ids = [cat.NOT_SET] + [promotion_id(x[0]) for x in cat.PROMOTIONS]
     not_set = _const(cat.NOT_SET, m)
     price = prods.price[p]
     f64_null = pa.nulls(m, pa.float64())
@@ -411,9 +462,9 @@ def _items(
         lookup(prods.item_variant, p),
         lookup(prods.item_category, p),
         lookup(prods.item_category2, p),
-        not_set,
-        not_set,
-        not_set,
+        lookup(prods.item_category3, p),
+        lookup(prods.item_category4, p),
+        lookup(prods.item_category5, p),
         _f64(price),
         _f64(price),
         pa.array(qty, pa.int64(), mask=qty < 0),
@@ -421,16 +472,16 @@ def _items(
         _f64(f.it_revenue),
         f64_null,
         f64_null,
+        lists["coupon"],
         not_set,
         not_set,
-        not_set,
-        not_set,
-        _const("Not available in demo dataset", m),
-        lookup(slides, promo),
-        not_set,
+        lists["item_list_id"],
+        lists["item_list_name"],
+        pc.if_else(pa.array(promo > 0), lookup(slides, promo), lists["item_list_index"]),
+        lookup(promo_ids, promo),
         lookup(promo_names, promo),
         lookup(creatives, promo),
-        not_set,
+        lookup(slides, promo),
     ]
     item_t = sc.item_type(item_params=drift)
     if drift:
@@ -452,6 +503,60 @@ def _items(
         children.append(_list(sc.list_of(sc.EVENT_PARAM), cnt, entries))
     items = _list(sc.list_of(item_t), counts, _struct(item_t, children))
     return items, total_qty, counts
+
+
+def promotion_id(name: str) -> str:
+    """A promotion's id as sites send it: ``promo_`` and the name's words, lower case."""
+    return "promo_" + "_".join(name.lower().split())
+
+
+#: item lines of these events are shown in a product list (the page's content group as the list)
+_LIST_CODES = _codes("view_item_list select_item")
+RELATED_LIST = ("related_products", "Related Products")
+SAMPLE_LIST_NAME = "Not available in demo dataset"  # the public sample's item_list_name everywhere
+ITEM_COUPON_EVERY = 12  # every 12th order carries an item-level coupon
+
+
+def item_lists(f: Frame, title_home: int) -> dict[str, pa.Array]:
+    """Per item line: ``item_list_id`` / ``item_list_name`` / ``item_list_index`` and ``coupon``.
+
+    view_item_list and select_item lines come from the listing of their page's content group (index:
+    the line's position, or the event's ``list_position`` for the selected item); view_item lines
+    after the viewed product are its related products; other lines keep the sample's values. Purchase
+    lines of every 12th order carry a coupon. Pure functions of the frame: no random draw."""
+    owner = f.it_event
+    m = owner.size
+    code = f.ev_code[owner]
+    starts = np.searchsorted(owner, owner, side="left")
+    rank = np.arange(m) - starts  # position of the line in its event
+    listed = np.isin(code, _LIST_CODES)
+    related = (code == EV["view_item"]) & (rank > 0)
+    groups = cat.content_groups()
+    group = f.pg_title[f.ev_page[owner]] - title_home
+    names = pa.array([*groups, RELATED_LIST[1], SAMPLE_LIST_NAME, cat.NOT_SET], pa.string())
+    ids = pa.array(
+        [*("_".join(g.lower().split()) for g in groups), RELATED_LIST[0], cat.NOT_SET, cat.NOT_SET],
+        pa.string(),
+    )
+    k = len(groups)
+    name_idx = np.where(listed, group, np.where(related, k, k + 1)).astype(np.int64)
+    id_idx = np.where(listed, group, np.where(related, k, k + 2)).astype(np.int64)
+    position = np.where(code == EV["select_item"], list_position(f.ev_ts[owner]), rank + 1)
+    index = pa.array(position, pa.int64()).cast(pa.string())
+    index = pc.if_else(pa.array(listed | related), index, pa.scalar(cat.NOT_SET))
+    order = np.where(code == EV["purchase"], f.ev_aux[owner], -1)
+    coupon_idx = np.where(
+        (order >= 0) & (order % ITEM_COUPON_EVERY == 0),
+        1 + (order // ITEM_COUPON_EVERY) % len(cat.COUPONS),
+        0,
+    )
+    coupons = pa.array([cat.NOT_SET, *cat.COUPONS], pa.string())
+    return {
+        "item_list_id": ids.take(pa.array(id_idx)),
+        "item_list_name": names.take(pa.array(name_idx)),
+        "item_list_index": index,
+        "coupon": coupons.take(pa.array(coupon_idx.astype(np.int64))),
+    }
 
 
 def _ecommerce(

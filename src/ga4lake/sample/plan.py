@@ -22,6 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import catalog as cat
+from .identity import draw_identity
 from .timeline import US_PER_S, day_bounds, day_start_us, daynum, expected_events, sample_time_of_day
 
 MIN_US = 60 * US_PER_S
@@ -105,6 +106,9 @@ class Plan:
     user_device: np.ndarray
     user_geo: np.ndarray
     user_is_new: np.ndarray  # first session inside the window
+    user_uid: np.ndarray  # login id number (identity.user_id_number), -1 = no account
+    user_login: np.ndarray  # session number from which the user is logged in, 0 = never
+    user_stream: np.ndarray  # identity.STREAM_WEB / STREAM_APP
     # sessions
     s_user: np.ndarray
     s_start: np.ndarray
@@ -159,6 +163,8 @@ def _cohort(seed: int, d: date, scale: float) -> dict[str, np.ndarray]:
     traffic = rng.choice(len(src_p), n, p=src_p).astype(np.int8)
     pid_a = rng.integers(10_000_000, 2_147_483_647, n)
     pid_b = rng.integers(1_000_000_000, 9_999_999_999, n)
+    # logins and streams: their own random stream, so they move none of the draws above or below
+    ident = draw_identity(_rng(seed, d, 2), daynum(d), k > 0, device)
 
     m = int(k.sum())
     owner = np.repeat(np.arange(n), k)
@@ -231,6 +237,7 @@ def _cohort(seed: int, d: date, scale: float) -> dict[str, np.ndarray]:
         "u_geo": geo,
         "u_pid_a": pid_a,
         "u_pid_b": pid_b,
+        **ident,
         "s_user": s_user,
         "s_start": s_start,
         "s_number": s_number,
@@ -335,6 +342,9 @@ def build_plan(start: date, days: int, scale: float, seed: int) -> Plan:
         user_device=cat_["u_device"][users_kept],
         user_geo=cat_["u_geo"][users_kept],
         user_is_new=u_first >= bounds[0],
+        user_uid=cat_["u_uid"][users_kept],
+        user_login=cat_["u_login"][users_kept],
+        user_stream=cat_["u_stream"][users_kept],
         s_user=s_user_new.astype(np.int64),
         s_start=s_start_k,
         s_day=(np.searchsorted(bounds, s_start_k, side="right") - 1).astype(np.int32),

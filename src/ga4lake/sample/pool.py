@@ -54,6 +54,7 @@ def static_pool() -> tuple[Pool, pa.Array]:
     p.add("title_product", prods.item_name)
     p.add("title_funnel", [title for _, title in cat.FUNNEL_PAGES])
     p.add("title_search", ["Store search results"] * len(cat.SEARCH_TERMS))
+    p.add("content_group", list(cat.content_groups()))  # same layout as the url/title groups
     p.add("referrer", [r if r is not None else "" for r in cat.SOURCE_REFERRER])
     p.add("source", [s[0] for s in cat.SOURCES])
     p.add("medium", [s[1] for s in cat.SOURCES])
