@@ -106,6 +106,7 @@ def test_host_network_and_one_state_volume_keep_native_addresses_and_state():
     )
     for name, svc in _compose()["services"].items():
         assert svc["network_mode"] == "host" and "ports" not in svc, name
+        assert svc["init"] is True, name  # a PID 1 that reaps: `stack serve` does not
         assert svc["volumes"] == [f"state:{env['GA4LAKE_STATE_DIR']}"], name
     assert env["GA4LAKE_STACK"] == "compose"
     assert set(_compose()["volumes"]) == {"state"}

@@ -134,3 +134,43 @@ def test_serve_and_probe_need_a_service_name(action, capsys):
 def test_probe_of_an_unknown_service_names_the_known_ones(capsys):
     assert cli_main(["stack", "probe", "kafka"]) != 0
     assert "known: postgres, s3, nessie, trino" in capsys.readouterr().err
+
+
+def _process(tmp: Path, code: str) -> Service:
+    import sys
+
+    return Service(
+        name="fake",
+        port=1,
+        command=lambda: [sys.executable, "-c", code],
+        health=lambda: True,
+        log_file=tmp / "logs" / "fake.log",
+        pid_file=tmp / "run" / "fake.pid",
+        timeout=30,
+    )
+
+
+def test_serve_streams_the_log_and_exits_1_when_the_service_dies(tmp_path, capfd):
+    from ga4lake.stack.compose import serve
+
+    (tmp_path / "run").mkdir()
+    settings = dataclasses.replace(load_settings({}), state_dir=tmp_path)
+    svc = _process(tmp_path, "import time; print('service says hello', flush=True); time.sleep(1.5)")
+    assert serve(settings, svc, progress=lambda _: None) == 1
+    assert "service says hello" in capfd.readouterr().out
+
+
+def test_serve_stops_the_service_on_sigterm(tmp_path):
+    import os
+    import signal
+    import threading
+
+    from ga4lake.stack.compose import serve
+
+    settings = dataclasses.replace(load_settings({}), state_dir=tmp_path)
+    svc = _process(tmp_path, "import time; time.sleep(60)")
+    threading.Timer(2.0, os.kill, (os.getpid(), signal.SIGTERM)).start()
+    before = signal.getsignal(signal.SIGTERM)
+    assert serve(settings, svc, progress=lambda _: None) == 0
+    assert svc.pid() is None  # stopped, not left running
+    assert signal.getsignal(signal.SIGTERM) is before  # handlers restored

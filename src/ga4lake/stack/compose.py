@@ -94,17 +94,20 @@ def serve(settings: Settings, svc: Service, progress: Callable[[str], None] = pr
         nonlocal stopping
         stopping = True
 
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
-    settings.logs_dir.mkdir(parents=True, exist_ok=True)
-    offset = svc.log_file.stat().st_size if svc.log_file.exists() else 0
-    progress(f"{svc.name}: {svc.start(progress)} on port {svc.port}")
-    while not stopping:
-        offset = _follow(svc.log_file, offset)
-        if svc.pid() is None:
-            _follow(svc.log_file, offset)
-            progress(f"{svc.name}: process exited")
-            return 1
-        time.sleep(1.0)
-    progress(f"{svc.name}: {svc.stop()}")
-    return 0
+    previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        settings.logs_dir.mkdir(parents=True, exist_ok=True)
+        offset = svc.log_file.stat().st_size if svc.log_file.exists() else 0
+        progress(f"{svc.name}: {svc.start(progress)} on port {svc.port}")
+        while not stopping:
+            offset = _follow(svc.log_file, offset)
+            if svc.pid() is None:
+                _follow(svc.log_file, offset)
+                progress(f"{svc.name}: process exited")
+                return 1
+            time.sleep(1.0)
+        progress(f"{svc.name}: {svc.stop()}")
+        return 0
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
