@@ -54,6 +54,15 @@ def cmd_stack(args: argparse.Namespace) -> int:
         print(f"stack up in {sum(timings.values()):.1f}s (state: {settings.state_dir})", file=sys.stderr)
     elif args.action == "down":
         manager.down(settings, only=tuple(args.only or ()))
+    elif args.action in ("serve", "probe"):
+        if not args.service:
+            raise UserError(f"`ga4lake stack {args.action}` needs the service name, e.g. postgres")
+        (svc,) = manager.select(settings, (args.service,))
+        if args.action == "probe":  # a container's healthcheck: the native health probe
+            return 0 if svc.healthy() else 1
+        from ga4lake.stack.compose import serve
+
+        return serve(settings, svc)
     else:
         rows = manager.status_rows(settings)
         _print_rows(rows, args.format)
@@ -243,7 +252,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     s = sub.add_parser("stack", help="start, stop or inspect the native services")
-    s.add_argument("action", choices=["up", "down", "status"])
+    s.add_argument("action", choices=["up", "down", "status", "serve", "probe"])
+    s.add_argument(
+        "service",
+        nargs="?",
+        help="serve: run this one service in the foreground (a compose container); probe: its health check",
+    )
     s.add_argument("--spark", action="store_true", help="also start the Spark standalone master and worker")
     s.add_argument(
         "--only",

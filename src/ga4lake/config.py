@@ -318,6 +318,19 @@ def _ui_services(raw: str) -> tuple[str, ...]:
     return names
 
 
+STACK_MODES = ("native", "compose")
+
+
+def stack_mode(environ: dict[str, str] | None = None) -> str:
+    """``GA4LAKE_STACK``: who runs the services. ``native`` (default): ga4lake starts them as processes;
+    ``compose``: Docker Compose runs them (compose/docker-compose.yml) and ga4lake only waits for their
+    health — ``stack up``, ``make demo`` and the integration fixtures never start a second copy."""
+    raw = setting("GA4LAKE_STACK", environ).strip().lower() or "native"
+    if raw not in STACK_MODES:
+        raise ConfigError(f"GA4LAKE_STACK must be one of {', '.join(STACK_MODES)}, got {raw!r}")
+    return raw
+
+
 _SECRET_KEY = re.compile(r"_(PASSWORD|SECRET_KEY|SECRET|SALT)$")
 
 

@@ -6,7 +6,7 @@ import dataclasses
 import time
 from collections.abc import Callable
 
-from ga4lake.config import UI_SERVICES, Settings, refuse_exposed_defaults
+from ga4lake.config import UI_SERVICES, Settings, refuse_exposed_defaults, stack_mode
 from ga4lake.errors import StackError
 from ga4lake.log import say as _say  # progress lines (stderr; -q hides them)
 from ga4lake.stack.process import Service, rss_kb
@@ -25,9 +25,14 @@ def up(
     ``only``: start just these (in dependency order; a name may be any service, optional ones included),
     e.g. a second, private stack of postgres, s3 and nessie for fault drills beside a shared one."""
     refuse_exposed_defaults(settings)
+    chosen = select(settings, only) if only else build_services(settings, with_spark)
+    if stack_mode() == "compose":  # Docker Compose runs them: wait for their health, start nothing
+        from ga4lake.stack.compose import wait_healthy
+
+        return wait_healthy(chosen, max(s.timeout for s in chosen), progress)
     settings.logs_dir.mkdir(parents=True, exist_ok=True)
     timings: dict[str, float] = {}
-    for svc in select(settings, only) if only else build_services(settings, with_spark):
+    for svc in chosen:
         t0 = time.monotonic()
         outcome = svc.start(progress)
         timings[svc.name] = time.monotonic() - t0
@@ -52,6 +57,11 @@ def select(settings: Settings, names: tuple[str, ...]) -> list[Service]:
 
 def down(settings: Settings, progress: Callable[[str], None] = _say, only: tuple[str, ...] = ()) -> None:
     """Stop in reverse start order (``only``: just these, e.g. one service for a fault drill)."""
+    if stack_mode() == "compose":
+        raise StackError(
+            "GA4LAKE_STACK=compose: the services are containers; stop them with "
+            "`docker compose -f compose/docker-compose.yml stop` (docs/compose.md)"
+        )
     for svc in reversed(select(settings, only) if only else _everything(settings)):
         outcome = svc.stop()
         progress(f"  {svc.name:<13} {outcome}")
@@ -59,7 +69,20 @@ def down(settings: Settings, progress: Callable[[str], None] = _say, only: tuple
 
 def status_rows(settings: Settings) -> list[dict[str, object]]:
     rows = []
+    compose = stack_mode() == "compose"
     for svc in _everything(settings):
+        if compose:  # their processes live in other containers: only the health probe can see them
+            rows.append(
+                {
+                    "service": svc.name,
+                    "port": svc.port,
+                    "pid": "-",
+                    "health": "healthy" if svc.healthy() else "stopped",
+                    "rss_mb": 0,
+                    "log": str(svc.log_file),
+                }
+            )
+            continue
         pid = svc.pid()
         rows.append(
             {

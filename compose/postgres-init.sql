@@ -1,4 +1,0 @@
--- the same databases `ga4lake stack up` creates natively
-CREATE DATABASE nessie;
-CREATE DATABASE airflow;
-CREATE DATABASE superset;
