@@ -59,8 +59,8 @@ def test_metadata_in_the_stacks_postgres_with_one_dashboard(ss):
     snap = snapshot(ss)
     (dash,) = snap["dashboards"]
     assert dash[3] == "GA4 e-commerce"
-    assert len(snap["slices"]) == 12 and len(snap["dashboard_slices"]) == 12
-    assert len(snap["tables"]) == 5 and {t[3] for t in snap["tables"]} == {"insights"}
+    assert len(snap["slices"]) == 13 and len(snap["dashboard_slices"]) == 13
+    assert len(snap["tables"]) == 6 and {t[3] for t in snap["tables"]} == {"insights"}
     (db,) = snap["dbs"]
     assert "ga4lake_reader" in db[3] and "ga4lake-reader" not in db[3]  # password stored encrypted, apart
 
@@ -85,7 +85,7 @@ def test_dashboard_renders_every_chart_in_chromium_and_filters_apply(ss, chromiu
     shot = browser.BUILD_DIR / "test-dashboard.png"
     page, run, answers = browser.open_dashboard(chromium, ss, screenshot=shot)
     assert run.problems() == []
-    assert len(run.charts) == 12 and all(c.rendered for c in run.charts)
+    assert len(run.charts) == 13 and all(c.rendered for c in run.charts)
     funnels = run.chart("funnel")
     (heatmap,) = run.chart("heatmap_v2")
     retention_lines = [c for c in run.chart("echarts_timeseries_line") if "retention" in c.name.lower()]
@@ -101,7 +101,7 @@ def test_dashboard_renders_every_chart_in_chromium_and_filters_apply(ss, chromiu
     page.close()
     mobile = FilterState(segments={"device_category": ("mobile",)})
     filtered = browser.DashboardRun(0.0, after)
-    assert filtered.problems() == [] and len(after) == 12
+    assert filtered.problems() == [] and len(after) == 13
     assert browser.gold_differences(ss, filtered, mobile) == []
     assert 0 < filtered.records()[values.SESSIONS][0]["sessions"] < total
     assert shot.stat().st_size > 50_000 and shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -72,8 +72,15 @@ def _view(**changes) -> GoldView:
             ("view_item", 500, 400),
             ("purchase", 20, 15),
         ),
+        items={i.name: i for i in ITEMS},
     )
     return dataclasses.replace(view, **changes)
+
+
+# twelve items, two of them sold nothing: the table shows the ten of highest revenue
+ITEMS = [
+    values.ItemFigures(f"Item {n:02d}", 50 + n, 10 + n, n, 8 + n, n, 100.0 * n) for n in range(10, 0, -1)
+] + [values.ItemFigures("Never carted", 7, 0, 0, 0, 0, 0.0), values.ItemFigures("Carted", 9, 3, 0, 2, 0, 0.0)]
 
 
 def _page(view: GoldView) -> tuple[dict, dict]:
@@ -97,6 +104,17 @@ def _page(view: GoldView) -> tuple[dict, dict]:
         values.CHANNELS: [
             {"channel": "Direct", "sessions": 600, "revenue": 1000.0},
             {"channel": "Email", "sessions": 400, "revenue": 234.5},
+        ],
+        values.TOP_PRODUCTS: [
+            {
+                "item_name": i.name,
+                "item_views": i.views,
+                "add_to_carts": i.adds_to_cart,
+                "purchases": i.purchases,
+                "cart_to_purchase": i.cart_to_purchase,
+                "item_revenue": i.revenue,
+            }
+            for i in ITEMS[: values.TOP_PRODUCTS_ROWS]
         ],
     }
     texts = {name: f"{text}\nsubtitle" for name, text in values.tile_texts(view).items()}
@@ -126,6 +144,11 @@ def test_a_page_that_shows_gold_has_no_differences():
         (values.FUNNEL_OPEN, lambda r: r[2].update(open_sessions=501), "Funnel (open)"),
         (values.FUNNEL_TABLE, lambda r: r[3].update(closed_sessions=61), "Funnel stages"),
         (values.CHANNELS, lambda r: r[0].update(sessions=599), "channel sessions"),
+        (values.TOP_PRODUCTS, lambda r: r[3].update(add_to_carts=1), "views/carts/purchases"),
+        (values.TOP_PRODUCTS, lambda r: r[0].update(cart_to_purchase=0.5), "cart-to-purchase"),
+        (values.TOP_PRODUCTS, lambda r: r.pop(), "revenues"),  # a row short of the top ten
+        (values.TOP_PRODUCTS, lambda r: r[9].update(item_revenue=0.0), "revenues"),  # not the top ten
+        (values.TOP_PRODUCTS, lambda r: r[1].update(item_name="Item 99"), "no such item"),
     ],
 )
 def test_each_kind_of_wrong_page_data_is_reported(chart, change, expected):

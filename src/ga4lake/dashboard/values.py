@@ -27,6 +27,8 @@ DAILY_FUNNEL = "Daily funnel: share of sessions reaching each stage (closed)"
 RETENTION_HEATMAP = "Retention by first-visit cohort (D0 … D30)"
 RETENTION_LINES = "D1 and D7 retention by cohort"
 CHANNELS = "Revenue and sessions by channel"
+TOP_PRODUCTS = "Top products: views, carts, purchases, revenue"
+TOP_PRODUCTS_ROWS = 10  # the chart's row_limit
 
 # the dashboard's segment columns and the fact_sessions columns they come from
 SESSION_SEGMENTS = {
@@ -35,6 +37,23 @@ SESSION_SEGMENTS = {
     "channel": "session_default_channel_group",
 }
 REVENUE_TOLERANCE = 0.005  # USD: numeric in PostgreSQL, a float in the chart's JSON
+
+
+@dataclass(frozen=True)
+class ItemFigures:
+    """One row of the top-products table as gold says it should read."""
+
+    name: str
+    views: int
+    adds_to_cart: int
+    purchases: int
+    cart_sessions: int
+    purchase_sessions: int
+    revenue: float
+
+    @property
+    def cart_to_purchase(self) -> float | None:
+        return self.purchase_sessions / self.cart_sessions if self.cart_sessions else None
 
 
 @dataclass(frozen=True)
@@ -52,6 +71,7 @@ class GoldView:
     stage_sessions: dict[str, int]  # open sessions of the stages fact_sessions knows per segment
     funnel: tuple[tuple[str, int, int], ...] | None  # (stage, open, closed) by stage_order; None when
     # a segment filter is set (agg_funnel_daily has no segments: see funnel_sums)
+    items: dict[str, ItemFigures] | None = None  # every item in scope by name; None: not computed
 
     @property
     def conversion(self) -> float:
@@ -112,6 +132,7 @@ def gold_view(settings: Settings, state: FilterState) -> GoldView:
             )
         )
     ((lo, hi),) = pg_rows(settings, cohorts_sql, cparams)
+    items = gold_items(settings, state)
     stages = pg_rows(settings, f"SELECT DISTINCT stage_order, stage FROM {g}.agg_funnel_daily ORDER BY 1")
     return GoldView(
         state=state,
@@ -124,7 +145,39 @@ def gold_view(settings: Settings, state: FilterState) -> GoldView:
         stages=tuple(stage for _, stage in stages),
         stage_sessions={"session_start": sessions, "page_view": page_views, "purchase": converted},
         funnel=funnel,
+        items=items,
     )
+
+
+def gold_items(settings: Settings, state: FilterState) -> dict[str, ItemFigures]:
+    """Item figures from gold's fact_items and the session each row belongs to (its start date and segment
+    are what the dashboard filters on). Distinct sessions are counted per item id and then summed by name,
+    as the chart sums the per-id rows of its model; an item's name is the greatest sent for its id."""
+    g = settings.pg_gold_schema
+    where, params = _where(state, "s.session_start_date", _segment_sql("s."))
+    rows = pg_rows(
+        settings,
+        f"""WITH names AS (SELECT item_id, max(item_name) AS item_name FROM {g}.fact_items
+                           WHERE item_id IS NOT NULL AND session_key IS NOT NULL GROUP BY 1),
+                 per_id AS (
+                     SELECT i.item_id,
+                            count(*) FILTER (WHERE i.event_name = 'view_item') AS views,
+                            count(*) FILTER (WHERE i.event_name = 'add_to_cart') AS carts,
+                            count(*) FILTER (WHERE i.event_name = 'purchase') AS purchases,
+                            count(DISTINCT i.session_key) FILTER (WHERE i.event_name = 'add_to_cart') AS cs,
+                            count(DISTINCT i.session_key) FILTER (WHERE i.event_name = 'purchase') AS ps,
+                            coalesce(sum(i.item_revenue_in_usd) FILTER (WHERE i.event_name = 'purchase'), 0) AS r
+                     FROM {g}.fact_items AS i JOIN {g}.fact_sessions AS s USING (session_key)
+                     WHERE i.item_id IS NOT NULL AND {where} GROUP BY 1)
+            SELECT coalesce(n.item_name, p.item_id), sum(views), sum(carts), sum(purchases), sum(cs), sum(ps),
+                   sum(r)::float
+            FROM per_id AS p LEFT JOIN names AS n USING (item_id) GROUP BY 1""",
+        params,
+    )
+    return {
+        name: ItemFigures(name, int(v), int(c), int(p), int(cs), int(ps), float(r))
+        for name, v, c, p, cs, ps, r in rows
+    }
 
 
 # ---------------------------------------------------------------------------------------------
@@ -212,6 +265,34 @@ def differences(
     channel_revenue = sum(float(r.get("revenue") or 0) for r in channels)
     if abs(channel_revenue - view.revenue) > REVENUE_TOLERANCE * max(len(channels), 1):
         check(f"{CHANNELS} revenue", channel_revenue, view.revenue)
+    if view.items is not None:
+        out += item_differences(view.items, records.get(TOP_PRODUCTS, ()))
+    return out
+
+
+def item_differences(gold: Mapping[str, ItemFigures], rows: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The top-products table lists the items of highest revenue (ties in any order), each with gold's
+    counts, cart-to-purchase and revenue."""
+    out: list[str] = []
+    top = sorted((round(i.revenue, 2) for i in gold.values()), reverse=True)[:TOP_PRODUCTS_ROWS]
+    shown = sorted((round(float(r.get("item_revenue") or 0), 2) for r in rows), reverse=True)
+    if len(shown) != len(top) or any(abs(a - b) > REVENUE_TOLERANCE for a, b in zip(shown, top, strict=True)):
+        out.append(f"{TOP_PRODUCTS} revenues: page {shown!r}, gold's top {top!r}")
+    for row in rows:
+        name = str(row.get("item_name"))
+        want = gold.get(name)
+        if want is None:
+            out.append(f"{TOP_PRODUCTS}: page lists {name!r}, gold has no such item in scope")
+            continue
+        got = (row.get("item_views"), row.get("add_to_carts"), row.get("purchases"))
+        if got != (want.views, want.adds_to_cart, want.purchases):
+            out.append(
+                f"{TOP_PRODUCTS} {name!r} views/carts/purchases: page {got!r}, gold "
+                f"{(want.views, want.adds_to_cart, want.purchases)!r}"
+            )
+        rate, expected = row.get("cart_to_purchase"), want.cart_to_purchase
+        if (rate is None) != (expected is None) or (rate is not None and abs(rate - expected) > 1e-9):
+            out.append(f"{TOP_PRODUCTS} {name!r} cart-to-purchase: page {rate!r}, gold {expected!r}")
     return out
 
 
