@@ -12,6 +12,7 @@ from pathlib import Path
 sys.path.insert(0, sys.argv[1])  # the DAG folder, as Airflow puts it on sys.path
 
 from airflow.sdk import BaseHook  # noqa: E402
+from airflow.sdk._shared.secrets_masker.secrets_masker import redact  # noqa: E402
 from ga4lake_dags import (  # noqa: E402
     POSTGRES_CONN_ID,
     TRINO_CONN_ID,
@@ -31,7 +32,8 @@ for conn_id in (POSTGRES_CONN_ID, TRINO_CONN_ID, "ga4lake_s3"):
         "password": c.password,
         "schema": c.schema,
         "extra": c.extra_dejson,
-        "repr": repr(c) + str(c),
+        # what a task log line naming the password shows once the connection was looked up
+        "password_logged_as": redact(f"password={c.password}") if c.password else None,
     }
 
 trino = StackTrinoHook(trino_conn_id=TRINO_CONN_ID).get_conn()

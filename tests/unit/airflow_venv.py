@@ -12,7 +12,7 @@ from ga4lake.config import REPO_ROOT, load_settings
 from ga4lake.stack.airflow import airflow_env
 
 
-def run_probe(probe: Path, tmp: Path) -> dict:
+def run_probe(probe: Path, tmp: Path, extra_env: dict[str, str] | None = None) -> dict:
     settings = load_settings()
     python = settings.venvs_dir / "airflow" / "bin" / "python"
     assert python.exists(), f"Airflow virtualenv missing at {python}: run `make install`"
@@ -22,6 +22,7 @@ def run_probe(probe: Path, tmp: Path) -> dict:
         # parsing needs no running service: a throw-away SQLite metadata DB is enough
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{tmp / 'airflow.db'}",
         "AIRFLOW_HOME": str(tmp),
+        **(extra_env or {}),
     }
     out = tmp / "probe.json"
     proc = subprocess.run(

@@ -81,6 +81,8 @@ def test_airflow_resolves_each_connection_as_defined(resolved):
         for field in ("conn_type", "host", "port", "login", "password", "schema"):
             assert got[field] == conn.get(field), (conn_id, field)
         assert got["extra"] == conn.get("extra", {})
+        # Airflow's secrets masker learned each password on lookup: task logs show *** instead
+        assert got["password_logged_as"] == "password=***", conn_id
 
 
 def test_trino_hook_connects_like_the_stack_clients(resolved):
@@ -123,3 +125,20 @@ def test_dbt_task_env_in_xcom_holds_schemas_not_the_connection(resolved):
     assert env["GA4LAKE_PG_INSIGHTS_SCHEMA"] == "gold_probe_insights"
     assert not {"GA4LAKE_PG_PASSWORD", "GA4LAKE_PG_USER", "GA4LAKE_PG_HOST"} & set(env)
     assert s.pg_password not in json.dumps(env)
+
+
+def test_a_secrets_backend_replaces_the_stacks_connection(tmp_path):
+    """Airflow asks a configured secrets backend before the AIRFLOW_CONN_* variables: the same id there
+    wins, with no change to the stack or the DAGs (Airflow's built-in local-file backend stands in for
+    Vault & co.; the lookup order is the same)."""
+    conns = tmp_path / "connections.json"
+    conns.write_text(
+        json.dumps({TRINO_CONN_ID: {"conn_type": "trino", "host": "trino.internal", "port": 8443}})
+    )
+    env = {
+        "AIRFLOW__SECRETS__BACKEND": "airflow.secrets.local_filesystem.LocalFilesystemBackend",
+        "AIRFLOW__SECRETS__BACKEND_KWARGS": json.dumps({"connections_file_path": str(conns)}),
+    }
+    got = run_probe(PROBE, tmp_path, env)
+    assert (got["trino"]["host"], got["trino"]["port"]) == ("trino.internal", 8443)
+    assert got["connections"][POSTGRES_CONN_ID]["host"] == load_settings().pg_host  # not in the file: env
