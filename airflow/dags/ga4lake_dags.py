@@ -145,6 +145,14 @@ class StackTrinoHook(TrinoHook):
 
     def get_conn(self, catalog: str | None = None, schema: str | None = None) -> Any:
         conn = self.get_connection(self.get_conn_id())
+        if conn.extra_dejson.get("protocol") == "https":
+            # a real TLS Trino (e.g. from a secrets backend): the provider's own connect, any of its auth
+            # modes; parity still needs to pick the catalog (a lake branch's) per connection
+            trino_conn = super().get_conn()
+            if catalog:
+                trino_conn.catalog = catalog
+                trino_conn._client_session.catalog = catalog  # what the next request sends
+            return trino_conn
         return connect_to(
             conn.host or "127.0.0.1",
             int(conn.port or 8080),
@@ -170,14 +178,14 @@ def parity_check(
     from ga4lake.validate.cli import parity_json
     from ga4lake.validate.parity import format_report, run_parity
 
-    settings = load_settings()
-    if over.get("lake_branch"):
-        settings = dataclasses.replace(settings, lake_branch=over["lake_branch"])
+    # the run's overrides, as run_step's GA4LAKE_LAKE_BRANCH / GA4LAKE_PG_GOLD_SCHEMA would set them
+    fields = {"lake_branch": "lake_branch", "pg_gold_schema": "pg_gold_schema"}
+    settings = dataclasses.replace(load_settings(), **{fields[k]: v for k, v in over.items() if k in fields})
     report = run_parity(
         settings,
         date.fromisoformat(start),
         date.fromisoformat(end),
-        pg_schema=over.get("pg_gold_schema") or settings.pg_gold_schema,
+        pg_schema=settings.pg_gold_schema,
         progress=log.info,
         connector=StackTrinoHook(trino_conn_id=trino_conn_id).connector(),
     )

@@ -45,10 +45,12 @@ out["trino"] = {
     "catalog": trino.catalog,
     "source": trino.source,
     "auth": type(trino.auth).__name__,
+    "http_scheme": trino.http_scheme,
     "forwarded_proto": session.headers.get("X-Forwarded-Proto"),
 }
 ref = StackTrinoHook(trino_conn_id=TRINO_CONN_ID).connector()(catalog="system")
-out["trino"]["connector_catalog"] = ref.catalog
+# the catalog the next request sends (what parity's branch catalog relies on)
+out["trino"]["connector_catalog"] = ref._client_session.catalog
 
 mapping = dbt_profile().profile_mapping
 out["dbt_profile"] = {

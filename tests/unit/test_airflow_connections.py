@@ -96,6 +96,7 @@ def test_trino_hook_connects_like_the_stack_clients(resolved):
     )
     # password over the loopback "proxy": basic auth, and the header that makes Trino accept it
     assert t["auth"] == "BasicAuthentication" and t["forwarded_proto"] == "https"
+    assert t["http_scheme"] == "http"
     assert t["source"] == "airflow"
     assert t["connector_catalog"] == "system"  # what parity asks for to create a branch's catalog
 
@@ -132,13 +133,23 @@ def test_a_secrets_backend_replaces_the_stacks_connection(tmp_path):
     wins, with no change to the stack or the DAGs (Airflow's built-in local-file backend stands in for
     Vault & co.; the lookup order is the same)."""
     conns = tmp_path / "connections.json"
-    conns.write_text(
-        json.dumps({TRINO_CONN_ID: {"conn_type": "trino", "host": "trino.internal", "port": 8443}})
-    )
+    # a TLS Trino elsewhere: the provider's own connect, with the catalog parity asks for
+    trino = {
+        "conn_type": "trino",
+        "host": "trino.internal",
+        "port": 8443,
+        "login": "svc",
+        "password": "from-the-vault",
+        "extra": {"protocol": "https", "catalog": "iceberg"},
+    }
+    conns.write_text(json.dumps({TRINO_CONN_ID: trino}))
     env = {
         "AIRFLOW__SECRETS__BACKEND": "airflow.secrets.local_filesystem.LocalFilesystemBackend",
         "AIRFLOW__SECRETS__BACKEND_KWARGS": json.dumps({"connections_file_path": str(conns)}),
     }
     got = run_probe(PROBE, tmp_path, env)
-    assert (got["trino"]["host"], got["trino"]["port"]) == ("trino.internal", 8443)
+    t = got["trino"]
+    assert (t["host"], t["port"], t["user"], t["http_scheme"]) == ("trino.internal", 8443, "svc", "https")
+    assert t["auth"] == "BasicAuthentication" and t["forwarded_proto"] is None  # no loopback "proxy" header
+    assert t["catalog"] == "iceberg" and t["connector_catalog"] == "system"
     assert got["connections"][POSTGRES_CONN_ID]["host"] == load_settings().pg_host  # not in the file: env
