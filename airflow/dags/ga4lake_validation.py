@@ -1,24 +1,28 @@
 """Layer 4 — validation: dbt build on the synced gold (one Airflow task per dbt node, via Cosmos), then
 the Trino parity check against the dbt-ga4 reference logic; |Δ| > threshold on any table fails the run.
 
-Runs when the gold DAG announces a synced load.
+Runs when the gold DAG announces a synced load. dbt connects through the Airflow connection
+``ga4lake_postgres`` (Cosmos profile mapping), parity's Trino queries through ``ga4lake_trino`` (the
+Trino provider's hook); a secrets backend holding those ids replaces the stack's.
 """
 
 from __future__ import annotations
 
 import pendulum
 from airflow.sdk import dag, task
-from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
+from cosmos import DbtTaskGroup, ExecutionConfig, ProjectConfig, RenderConfig
 from cosmos.constants import LoadMode, SourceRenderingBehavior, TestBehavior
 from ga4lake_dags import (
     DEFAULT_ARGS,
     GOLD,
+    TRINO_CONN_ID,
     VALIDATED,
-    dbt_env,
     dbt_executable,
     dbt_manifest,
+    dbt_profile,
+    dbt_task_env,
     loads_from,
-    step,
+    parity_check,
 )
 
 from ga4lake.config import REPO_ROOT, setting
@@ -43,19 +47,15 @@ def ga4lake_validation():
         loads = loads_from(triggering_asset_events)
         days = sorted(d for load in loads for d in load["days"])
         over = loads[-1]["overrides"]
-        return {"start": days[0], "end": days[-1], "overrides": over, "env": dbt_env(over)}
+        return {"start": days[0], "end": days[-1], "overrides": over, "env": dbt_task_env(over)}
 
-    env_keys = dbt_env().keys()
+    env_keys = dbt_task_env().keys()
     dbt = DbtTaskGroup(
         group_id="dbt",
         project_config=ProjectConfig(
             dbt_project_path=REPO_ROOT / "dbt", manifest_path=dbt_manifest(), project_name="ga4lake"
         ),
-        profile_config=ProfileConfig(
-            profile_name="ga4lake",
-            target_name="dev",
-            profiles_yml_filepath=REPO_ROOT / "dbt" / "profiles.yml",
-        ),
+        profile_config=dbt_profile(),
         execution_config=ExecutionConfig(dbt_executable_path=dbt_executable()),
         render_config=RenderConfig(
             load_method=LoadMode.DBT_MANIFEST,
@@ -73,16 +73,13 @@ def ga4lake_validation():
     )
 
     @task(outlets=[VALIDATED])
-    def parity(scope: dict) -> dict:
-        """Row-count parity of every gold table in PostgreSQL against the reference, over the loads' days."""
-        return step(
-            ["validate", "--skip-dbt", "--start", scope["start"], "--end", scope["end"]],
-            scope["overrides"],
-            final=(1,),  # parity over the threshold: data, not a transient error
-        )
+    def parity(scope: dict, trino_conn_id: str) -> dict:
+        """Row-count parity of every gold table in PostgreSQL against the reference, over the loads' days
+        (its Trino queries through the ``trino_conn_id`` connection)."""
+        return parity_check(scope["start"], scope["end"], scope["overrides"], trino_conn_id)
 
     s = scope()
-    s >> dbt >> parity(s)
+    s >> dbt >> parity(s, trino_conn_id=TRINO_CONN_ID)
 
 
 ga4lake_validation()

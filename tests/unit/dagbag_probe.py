@@ -32,6 +32,20 @@ for dag_id, dag in bag.dags.items():
         "retries": sorted({t.retries for t in dag.tasks}),
         "catchup": dag.catchup,
         "max_active_runs": dag.max_active_runs,
+        # which Airflow connection each task uses: Cosmos' dbt profile mapping, a task's conn-id argument
+        "connections": {
+            t.task_id: conn
+            for t in dag.tasks
+            if (
+                conn := getattr(
+                    getattr(getattr(t, "profile_config", None), "profile_mapping", None), "conn_id", None
+                )
+                or next(
+                    (v for k, v in (getattr(t, "op_kwargs", None) or {}).items() if k.endswith("conn_id")),
+                    None,
+                )
+            )
+        },
         "sensors": {
             t.task_id: {"mode": t.mode, "soft_fail": t.soft_fail} for t in dag.tasks if hasattr(t, "poke")
         },

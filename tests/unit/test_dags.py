@@ -7,44 +7,21 @@ The DagBag is built inside the Airflow virtualenv (its own SQLAlchemy 2 / Airflo
 from __future__ import annotations
 
 import importlib
-import json
-import os
 import pkgutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
 import ga4lake
-from ga4lake.config import REPO_ROOT, load_settings
-from ga4lake.stack.airflow import airflow_env
+from ga4lake.config import REPO_ROOT
+from tests.unit.airflow_venv import run_probe
 
 PROBE = Path(__file__).with_name("dagbag_probe.py")
 
 
 @pytest.fixture(scope="module")
 def dagbag(tmp_path_factory) -> dict:
-    settings = load_settings()
-    python = settings.venvs_dir / "airflow" / "bin" / "python"
-    assert python.exists(), f"Airflow virtualenv missing at {python}: run `make install`"
-    tmp = tmp_path_factory.mktemp("dagbag")
-    env = {
-        **os.environ,
-        **airflow_env(settings),
-        # parsing needs no running service: a throw-away SQLite metadata DB is enough
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{tmp / 'airflow.db'}",
-        "AIRFLOW_HOME": str(tmp),
-    }
-    out = tmp / "dags.json"
-    proc = subprocess.run(
-        [str(python), str(PROBE), str(REPO_ROOT / "airflow" / "dags"), str(out)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return json.loads(out.read_text())
+    return run_probe(PROBE, tmp_path_factory.mktemp("dagbag"))
 
 
 def test_no_import_errors(dagbag):
@@ -127,3 +104,14 @@ def test_every_dbt_model_and_source_test_is_a_task(dagbag):
     # parity runs after the dbt tests, and the scope task feeds the dbt group
     assert any(e.startswith("scope>dbt.") for e in edges)
     assert any(e.endswith(">parity") and e.startswith("dbt.") for e in edges)
+
+
+def test_tasks_reach_services_through_the_stacks_connections(dagbag):
+    conns = dagbag["dags"]["ga4lake_validation"]["connections"]
+    dbt_tasks = [t for t in dagbag["dags"]["ga4lake_validation"]["tasks"] if t.startswith("dbt.")]
+    # every task that runs dbt (models, tests; a source without freshness is an empty task) has Cosmos'
+    # profile mapping of ga4lake_postgres; parity's Trino is ga4lake_trino
+    runs_dbt = [t for t in dbt_tasks if t.endswith((".run", ".test"))]
+    assert len(runs_dbt) >= 20 and all(conns.get(t) == "ga4lake_postgres" for t in runs_dbt)
+    assert {conns[t] for t in dbt_tasks if t in conns} == {"ga4lake_postgres"}
+    assert conns["parity"] == "ga4lake_trino"

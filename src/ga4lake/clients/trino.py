@@ -11,7 +11,7 @@ import csv
 import io
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from ga4lake.config import Settings
@@ -53,6 +53,35 @@ def _loopback_proxy_session(port: int):
     return session
 
 
+def connect_to(
+    host: str,
+    port: int,
+    user: str,
+    password: str,
+    catalog: str = "iceberg",
+    schema: str | None = None,
+    source: str | None = None,
+):
+    """A DB-API connection to a Trino on ``host:port`` (loopback) with basic auth: the one place that
+    knows how this stack's Trino takes a password (:func:`_loopback_proxy_session`). Airflow's
+    ``ga4lake_trino`` connection comes through here too, with the fields of that connection."""
+    import trino
+
+    return trino.dbapi.connect(
+        host=host,
+        port=port,
+        user=user,
+        auth=trino.auth.BasicAuthentication(user, password),
+        allow_insecure_auth=True,
+        http_session=_loopback_proxy_session(port),
+        catalog=catalog,
+        schema=schema,
+        source=source or trino.constants.DEFAULT_SOURCE,
+        http_scheme="http",
+        request_timeout=600,
+    )
+
+
 def connect(
     settings: Settings,
     catalog: str = "iceberg",
@@ -63,27 +92,28 @@ def connect(
     """A DB-API connection as ``GA4LAKE_TRINO_USER`` with its password (``user``/``password`` override
     both, for tests of the access rules). Basic auth over plain HTTP is accepted because Trino listens
     on loopback only (docs/security.md)."""
-    import trino
-
     from ga4lake.clients.secrets import trino_password
 
-    return trino.dbapi.connect(
-        host="127.0.0.1",
-        port=settings.ports.trino,
-        user=user or settings.trino_user,
-        auth=trino.auth.BasicAuthentication(
-            user or settings.trino_user, password or trino_password(settings)
-        ),
-        allow_insecure_auth=True,
-        http_session=_loopback_proxy_session(settings.ports.trino),
+    return connect_to(
+        "127.0.0.1",
+        settings.ports.trino,
+        user or settings.trino_user,
+        password or trino_password(settings),
         catalog=catalog,
         schema=schema,
-        http_scheme="http",
-        request_timeout=600,
     )
 
 
-def ensure_ref_catalog(settings: Settings, ref: str) -> str:
+# Where a Trino DB-API connection comes from: catalog (and schema) in, connection out. The default is
+# :func:`connect` with the Settings; Airflow tasks pass one built from the ``ga4lake_trino`` connection.
+Connector = Callable[..., Any]
+
+
+def settings_connector(settings: Settings) -> Connector:
+    return lambda catalog="iceberg", schema=None: connect(settings, catalog=catalog, schema=schema)
+
+
+def ensure_ref_catalog(settings: Settings, ref: str, connector: Connector | None = None) -> str:
     """Create (once) a Trino catalog that reads the lake at Nessie reference ``ref``."""
     name = ref_catalog_name(ref)
     props = {
@@ -97,7 +127,7 @@ def ensure_ref_catalog(settings: Settings, ref: str) -> str:
         "s3.aws-access-key": settings.s3_access_key,
         "s3.aws-secret-key": settings.s3_secret_key,
     }
-    conn = connect(settings, catalog="system")
+    conn = (connector or settings_connector(settings))(catalog="system")
     cur = conn.cursor()
     cur.execute("SELECT catalog_name FROM system.metadata.catalogs")
     if name not in {r[0] for r in cur.fetchall()}:
@@ -114,11 +144,14 @@ def run_sql(
     ref: str | None = None,
     catalog: str = "iceberg",
     schema: str | None = None,
+    connector: Connector | None = None,
 ) -> tuple[list[str], list[tuple[Any, ...]]]:
-    """Run one statement; with ``ref`` the default catalog is that reference's catalog."""
+    """Run one statement; with ``ref`` the default catalog is that reference's catalog. ``connector``:
+    where the connection comes from (default: the Settings' Trino and user)."""
+    connector = connector or settings_connector(settings)
     if ref and ref != "main":
-        catalog = ensure_ref_catalog(settings, ref)
-    conn = connect(settings, catalog=catalog, schema=schema)
+        catalog = ensure_ref_catalog(settings, ref, connector)
+    conn = connector(catalog=catalog, schema=schema)
     try:
         cur = conn.cursor()
         cur.execute(query.strip().rstrip(";"))

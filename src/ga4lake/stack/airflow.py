@@ -47,6 +47,61 @@ def _secret(s: Settings, name: str) -> str:
     return path.read_text().strip()
 
 
+# The stack's services as Airflow Connections (ids used by the DAGs; docs/airflow.md has the table)
+POSTGRES_CONN_ID = "ga4lake_postgres"
+TRINO_CONN_ID = "ga4lake_trino"
+S3_CONN_ID = "ga4lake_s3"
+
+
+def conn_env_name(conn_id: str) -> str:
+    """The environment variable Airflow reads a connection from (``AIRFLOW_CONN_<ID>``)."""
+    return f"AIRFLOW_CONN_{conn_id.upper()}"
+
+
+def connections(s: Settings) -> dict[str, dict[str, object]]:
+    """The stack's PostgreSQL, Trino and S3 as Airflow Connections, in Airflow's JSON form.
+
+    They reach Airflow as ``AIRFLOW_CONN_*`` environment variables (:func:`connection_env`), the lowest
+    rung of Airflow's lookup: a configured secrets backend (Vault, AWS Secrets Manager ...) is asked first,
+    so a connection stored there under the same id replaces the stack's without a code change. Built from
+    the same Settings and generated secrets the rest of the stack uses, never written to disk."""
+    from ga4lake.clients.secrets import trino_password  # stdlib only
+
+    return {
+        POSTGRES_CONN_ID: {
+            "conn_type": "postgres",
+            "host": s.pg_host,
+            "port": s.ports.postgres,
+            "login": s.pg_user,
+            "password": s.pg_password,
+            "schema": s.pg_gold_db,  # an Airflow postgres connection's "schema" is the database
+        },
+        TRINO_CONN_ID: {
+            "conn_type": "trino",
+            "host": "127.0.0.1",
+            "port": s.ports.trino,
+            "login": s.trino_user,
+            "password": trino_password(s),
+            "extra": {"catalog": "iceberg", "protocol": "http"},
+        },
+        S3_CONN_ID: {
+            "conn_type": "aws",
+            "login": s.s3_access_key,
+            "password": s.s3_secret_key,
+            "extra": {
+                "endpoint_url": s.s3_endpoint,
+                "region_name": s.s3_region,
+                "service_config": {"s3": {"addressing_style": "path" if s.s3_path_style else "auto"}},
+            },
+        },
+    }
+
+
+def connection_env(s: Settings) -> dict[str, str]:
+    """``AIRFLOW_CONN_<ID>`` variables holding :func:`connections` as JSON."""
+    return {conn_env_name(cid): json.dumps(conn) for cid, conn in connections(s).items()}
+
+
 def airflow_env(s: Settings) -> dict[str, str]:
     """Airflow's whole configuration, as environment variables (no airflow.cfg to drift)."""
     env = load_env()
@@ -86,11 +141,16 @@ def airflow_env(s: Settings) -> dict[str, str]:
         # what the DAG files and tasks need to find the project and the other virtualenvs
         "GA4LAKE_HOME": str(s.home),
         "GA4LAKE_STATE_DIR": str(s.state_dir),
+        # the DAGs and in-process tasks (parity) import this checkout's ga4lake, whatever checkout the
+        # venv's editable install last pointed at (a second worktree runs its own code)
+        "PYTHONPATH": str(REPO_ROOT / "src"),
         "NO_PROXY": "127.0.0.1,localhost",
         # tasks use the stack's Spark Connect server when it runs (no JVM start per task), else local Spark
         "GA4LAKE_SPARK_REMOTE": f"sc://127.0.0.1:{s.ports.spark_connect}"
         if "spark-connect" in s.ui_services
         else "",
+        # the stack's services as Airflow Connections (a secrets backend's entry of the same id wins)
+        **connection_env(s),
     }
 
 

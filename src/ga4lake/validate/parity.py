@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ga4lake import pgroles
+from ga4lake.clients.trino import Connector
 from ga4lake.config import REPO_ROOT, Settings, load_env
 from ga4lake.project import DEFAULTS, Project, project_of, query_parameter_pattern
 from ga4lake.sqlident import check_identifier
@@ -319,16 +320,20 @@ def format_report(report: ParityReport) -> str:
 # -- running against the stack -----------------------------------------------------------------------------
 
 
-def _trino(settings: Settings) -> Callable[..., tuple[list[str], list[tuple[Any, ...]]]]:
+def _trino(
+    settings: Settings, connector: Connector | None = None
+) -> Callable[..., tuple[list[str], list[tuple[Any, ...]]]]:
+    """Run Trino SQL on the settings' lake branch; ``connector`` says where the connection comes from
+    (default: the settings' Trino; an Airflow task passes its ``ga4lake_trino`` connection's)."""
     from ga4lake.clients.trino import run_sql
 
     ref = settings.lake_branch if settings.lake_branch != "main" else None
-    return lambda sql: run_sql(settings, sql, ref=ref)
+    return lambda sql: run_sql(settings, sql, ref=ref, connector=connector)
 
 
-def lake_date_range(settings: Settings) -> tuple[date, date]:
+def lake_date_range(settings: Settings, connector: Connector | None = None) -> tuple[date, date]:
     """First and last export shard date in the lake's bronze (what the references read)."""
-    _, rows = _trino(settings)("SELECT min(_shard_date), max(_shard_date) FROM bronze.events")
+    _, rows = _trino(settings, connector)("SELECT min(_shard_date), max(_shard_date) FROM bronze.events")
     if not rows or rows[0][0] is None:
         raise RuntimeError(f"bronze.events on branch {settings.lake_branch} is empty: nothing to validate")
     return _as_date(rows[0][0]), _as_date(rows[0][1])
@@ -338,10 +343,10 @@ def _as_date(v: Any) -> date:
     return v if isinstance(v, date) else date.fromisoformat(str(v))
 
 
-def postgresql_catalog_problem(settings: Settings) -> str | None:
+def postgresql_catalog_problem(settings: Settings, connector: Connector | None = None) -> str | None:
     """None when Trino's ``postgresql`` catalog answers, else why not."""
     try:
-        _trino(settings)("SELECT 1 FROM postgresql.information_schema.schemata LIMIT 1")
+        _trino(settings, connector)("SELECT 1 FROM postgresql.information_schema.schemata LIMIT 1")
     except Exception as exc:  # trino.exceptions.TrinoQueryError and connection errors
         return getattr(exc, "message", None) or str(exc)
     return None
@@ -392,6 +397,7 @@ def run_parity(
     parity_dir: Path = PARITY_DIR,
     gold_source: str = "postgresql",
     branch: str | None = None,
+    connector: Connector | None = None,
 ) -> ParityReport:
     """Compare every gold table (or ``models``) with its reference over [start, end] (default: all of
     bronze) and store the run in ``<gold schema>.parity_results``.
@@ -399,6 +405,8 @@ def run_parity(
     ``gold_source="lake"`` counts the gold Iceberg tables of the lake branch instead of PostgreSQL: the
     pre-publish gate of a load, before anything is synced. ``branch``: read the lake (bronze, and gold
     with ``gold_source="lake"``) on this Nessie branch instead of the settings' lake branch.
+    ``connector``: where the Trino connections come from (default: the settings' Trino and user; the
+    Airflow validation DAG passes its ``ga4lake_trino`` connection's).
 
     The run measures (:func:`measure`: the queries, on Trino and PostgreSQL) and then judges
     (:func:`judge`: pure, counts to pass/fail), so the rule can be tested without a stack."""
@@ -409,15 +417,15 @@ def run_parity(
     schema = check_identifier(pg_schema or settings.pg_gold_schema)
     threshold = default_threshold() if threshold_pct is None else float(threshold_pct)
     if start is None or end is None:
-        lo, hi = lake_date_range(settings)
+        lo, hi = lake_date_range(settings, connector)
         start, end = start or lo, end or hi
-    mode, notes = _choose_mode(settings, schema, gold_source)
+    mode, notes = _choose_mode(settings, schema, gold_source, connector)
     report = _new_report(start, end, threshold, mode, notes)
     checks = select_models(models)
     tables = (
         {pm.gold_table for pm in checks} if gold_source == "lake" else existing_gold_tables(settings, schema)
     )
-    run = _Run(settings, start, end, schema, report.mode, parity_dir, project_of(settings))
+    run = _Run(settings, start, end, schema, report.mode, parity_dir, project_of(settings), connector)
     measured = measure(run, checks, tables, progress)
     report.rows = judge(checks, measured, tables, threshold, schema)
     reused = sum(m.reused for m in measured.values())
@@ -444,7 +452,9 @@ def _new_report(start: date, end: date, threshold: float, mode: str, notes: list
     )
 
 
-def _choose_mode(settings: Settings, schema: str, gold_source: str) -> tuple[str, list[str]]:
+def _choose_mode(
+    settings: Settings, schema: str, gold_source: str, connector: Connector | None = None
+) -> tuple[str, list[str]]:
     """How gold is counted, and a note when it is not the usual way.
 
     ``lake``: gold Iceberg tables through Trino (nothing in PostgreSQL to grant or probe). Otherwise Trino
@@ -453,7 +463,7 @@ def _choose_mode(settings: Settings, schema: str, gold_source: str) -> tuple[str
     if gold_source == "lake":
         return "lake", []
     grant_trino(settings, schema)
-    problem = postgresql_catalog_problem(settings)
+    problem = postgresql_catalog_problem(settings, connector)
     if not problem:
         return "federated", []
     return "split", [
@@ -490,6 +500,7 @@ class _Run:
     mode: str
     parity_dir: Path
     project: Project
+    connector: Connector | None = None  # where Trino connections come from (None: the settings')
 
 
 def measure(
@@ -502,7 +513,7 @@ def measure(
     model. One broken query must not hide the other tables' results, so its error is recorded instead.
     Reference counts are cached once bronze held still during the run (the load's gate reads the same
     bronze again when it publishes)."""
-    trino = _trino(run.settings)
+    trino = _trino(run.settings, run.connector)
     cache = ReferenceCache.for_settings(run.settings) if reference_cache.enabled() else None
     bronze = reference_cache.bronze_version(run.settings) if cache else None
     computed: dict[str, tuple[str, int]] = {}  # model -> (reference sql, rows)
