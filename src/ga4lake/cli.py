@@ -231,6 +231,16 @@ def cmd_history(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_tables(args: argparse.Namespace) -> int:
+    """Every table on a reference with its current snapshot's counters, from Iceberg metadata (pyiceberg:
+    no JVM, no Trino)."""
+    from ga4lake.clients.iceberg import IcebergReader
+
+    reader = IcebergReader(load_settings(), args.ref)
+    _print_rows([t.row() for t in reader.summaries()], args.format)
+    return 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     """The harness lives in the checkout's benchmarks/, beside its results, not in the installed package."""
     import subprocess
@@ -364,6 +374,17 @@ def build_parser() -> argparse.ArgumentParser:
     h.add_argument("--limit", type=int, default=20)
     _format_arg(h)
     h.set_defaults(func=cmd_history)
+
+    tb = sub.add_parser(
+        "tables", help="list a reference's lake tables with rows, files and last snapshot (no Spark)"
+    )
+    tb.add_argument(
+        "--ref",
+        default=None,
+        help="branch, tag, branch@hash or a commit hash of main (default: GA4LAKE_LAKE_BRANCH)",
+    )
+    _format_arg(tb)
+    tb.set_defaults(func=cmd_tables)
 
     bn = sub.add_parser("bench", help="run the benchmarks and rewrite BENCHMARKS.md")
     bn.add_argument("--only", default="stack,sample,day,backfill")

@@ -185,28 +185,28 @@ def drop_catalog(settings: Settings, name: str) -> None:
         conn.close()
 
 
-def table_properties(spark, table: str) -> dict[str, str]:
-    return {r["key"]: r["value"] for r in spark.sql(f"SHOW TBLPROPERTIES {table}").collect()}
+def property_todo(settings: Settings) -> dict[str, dict[str, str]]:
+    """The Nessie-safe properties each Iceberg table of the lake branch lacks. Read with pyiceberg from the
+    tables' metadata: no JVM is started when every table already has them (the usual case)."""
+    from ga4lake.clients.iceberg import IcebergReader
+
+    reader = IcebergReader(settings, settings.lake_branch)
+    todo: dict[str, dict[str, str]] = {}
+    for key in NessieClient(settings.nessie_api).table_keys(settings.lake_branch):
+        changes = property_changes(reader.properties(key), NESSIE_SAFE_PROPERTIES)
+        if changes:
+            todo[key] = changes
+    return todo
 
 
-def safe_properties(spark, settings: Settings, dry_run: bool) -> dict[str, dict[str, str]]:
-    """Give every Iceberg table of the lake branch the Nessie-safe properties (one commit per table that
-    lacks them, none otherwise)."""
+def set_properties(spark, settings: Settings, todo: dict[str, dict[str, str]]) -> None:
+    """One commit per table of ``todo`` on the lake branch, through Spark (the writer of every table)."""
     from ga4lake.clients.spark import branch_catalog
 
-    nessie = NessieClient(settings.nessie_api)
     cat = branch_catalog(spark, settings, settings.lake_branch)
-    changed: dict[str, dict[str, str]] = {}
-    for key in nessie.table_keys(settings.lake_branch):
-        table = f"{cat}.{key}"
-        todo = property_changes(table_properties(spark, table), NESSIE_SAFE_PROPERTIES)
-        if not todo:
-            continue
-        changed[key] = todo
-        if not dry_run:
-            assignments = ", ".join(f"'{k}'='{v}'" for k, v in todo.items())
-            spark.sql(f"ALTER TABLE {table} SET TBLPROPERTIES ({assignments})")
-    return changed
+    for key, props in todo.items():
+        assignments = ", ".join(f"'{k}'='{v}'" for k, v in props.items())
+        spark.sql(f"ALTER TABLE {cat}.{key} SET TBLPROPERTIES ({assignments})")
 
 
 def maintain(
@@ -238,8 +238,10 @@ def maintain(
         if not dry_run:
             for name in report.catalogs:
                 drop_catalog(settings, name)
-        spark = spark or get_spark(settings, app_name="ga4lake-maintain")
-        report.properties = safe_properties(spark, settings, dry_run)
+        report.properties = property_todo(settings)
+        if report.properties and not dry_run:
+            spark = spark or get_spark(settings, app_name="ga4lake-maintain")
+            set_properties(spark, settings, report.properties)
         log = nessie.log(settings.lake_branch, limit=100_000)
         report.history = history_window(log, datetime.now(UTC), days)
     progress(report.render())

@@ -12,12 +12,14 @@ import time
 import uuid
 from dataclasses import asdict, dataclass, field
 
+from ga4lake.clients.iceberg import IcebergReader
 from ga4lake.clients.nessie import NessieClient
 from ga4lake.clients.spark import MAIN_CATALOG, branch_catalog, get_spark
 from ga4lake.clients.trino import run_sql
 from ga4lake.config import Settings, load_settings
 
 NAMESPACE = "smoke"
+MAIN_BRANCH = "main"  # the smoke flow merges into Nessie's main whatever the lake branch
 
 
 class SmokeFailure(AssertionError):
@@ -46,21 +48,7 @@ def _check(cond: bool, msg: str) -> None:
 
 def pyiceberg_count(settings: Settings, table: str) -> int:
     """Read a lake table on main through Nessie's Iceberg REST endpoint with pyiceberg."""
-    from pyiceberg.catalog.rest import RestCatalog
-
-    cat = RestCatalog(
-        "nessie",
-        uri=f"http://127.0.0.1:{settings.ports.nessie}/iceberg/main",
-        **{
-            "s3.endpoint": settings.s3_endpoint,
-            "s3.access-key-id": settings.s3_access_key,
-            "s3.secret-access-key": settings.s3_secret_key,
-            "s3.region": settings.s3_region,
-            "s3.path-style-access": str(settings.s3_path_style).lower(),
-            "s3.remote-signing-enabled": "false",
-        },
-    )
-    return cat.load_table(table).scan().to_arrow().num_rows
+    return IcebergReader(settings, MAIN_BRANCH).count(table)
 
 
 def run_smoke(settings: Settings | None = None, rows: int = 1000) -> SmokeReport:
