@@ -49,6 +49,12 @@ ALL: Literal["all"] = "all"
 
 StripQueryParams = tuple[str, ...] | Literal["all"]
 
+#: What makes a cohort member a *return* on day n of agg_retention_daily (docs/semantics.md#retention).
+ReturnOn = Literal["session_start", "any_event"]
+RETURN_ON_CHOICES: tuple[ReturnOn, ...] = ("session_start", "any_event")
+#: dbt-ga4-like: a new session started that day; a first session running past midnight is no D1 return.
+DEFAULT_RETURN_ON: ReturnOn = "session_start"
+
 # URL-safe ("unreserved", RFC 3986) characters plus [ ]: a name is pasted into a regular expression in
 # Spark and into a SQL string literal in Trino, so anything else is refused rather than escaped twice
 _PARAM_NAME = re.compile(r"^[A-Za-z0-9_.~\[\]-]+$")
@@ -82,12 +88,22 @@ class Users:
 
 
 @dataclass(frozen=True)
+class Retention:
+    """When a cohort member counts as returned on day n (agg_retention_daily and what reads it)."""
+
+    #: ``session_start``: the member started a session that day (the default); ``any_event``: the member
+    #: had any event that day, so a session running past midnight counts as a return the next day
+    return_on: ReturnOn = DEFAULT_RETURN_ON
+
+
+@dataclass(frozen=True)
 class Project:
     """The whole file; ``source`` is where it was read from (None: no file, every default)."""
 
     attribution: Attribution = field(default_factory=Attribution)
     urls: Urls = field(default_factory=Urls)
     users: Users = field(default_factory=Users)
+    retention: Retention = field(default_factory=Retention)
     source: Path | None = field(default=None, compare=False)
 
 
@@ -126,7 +142,8 @@ def parse_project(raw: object, name: str = "ga4lake.yml", *, source: Path | None
     users_raw = _section(top, name, "users", Users)
     stitching = _bool(users_raw, name, "users.stitching")
     users = Users(stitching=bool(stitching))
-    return Project(attribution=attribution, urls=urls, users=users, source=source)
+    retention = Retention(return_on=_return_on(_section(top, name, "retention", Retention), name))
+    return Project(attribution=attribution, urls=urls, users=users, retention=retention, source=source)
 
 
 def query_parameter_pattern(names: StripQueryParams) -> tuple[str, str] | None:
@@ -188,6 +205,18 @@ def _bool(section: dict[str, Any], name: str, path: str) -> bool | None:
     if value is None or isinstance(value, bool):
         return value
     raise UserError(f"{name}: {path}: expected true or false, got {_type(value)} {value!r}")
+
+
+def _return_on(section: dict[str, Any], name: str) -> ReturnOn:
+    value = section.get("return_on")
+    if value is None:
+        return DEFAULT_RETURN_ON
+    for choice in RETURN_ON_CHOICES:
+        if value == choice:
+            return choice
+    raise UserError(
+        f"{name}: retention.return_on: expected one of {', '.join(RETURN_ON_CHOICES)}, got {_type(value)} {value!r}"
+    )
 
 
 def _strip_query_params(value: object, name: str) -> StripQueryParams:

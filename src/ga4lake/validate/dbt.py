@@ -20,6 +20,7 @@ from typing import Any
 
 from ga4lake.clients.postgres import insights_schema
 from ga4lake.config import REPO_ROOT, Settings, setting
+from ga4lake.project import load_project
 from ga4lake.sqlident import check_identifier
 
 DBT_DIR = REPO_ROOT / "dbt"
@@ -143,8 +144,10 @@ def dbt_command(
         args[0] in {"build", "run", "test", "seed", "snapshot", "compile"} or list(args[:2]) in _THREADED
     ):
         cmd += ["--threads", str(threads)]
-    if variables:
-        cmd += ["--vars", json.dumps(variables)]
+    # the modelling choices dbt's own SQL must share with gold (ga4lake.yml), then the caller's
+    project = load_project(settings.project_file)
+    merged = {"ga4lake_retention_return_on": project.retention.return_on, **(variables or {})}
+    cmd += ["--vars", json.dumps(merged)]
     return cmd
 
 

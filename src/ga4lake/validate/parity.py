@@ -82,6 +82,24 @@ VALUE_CHECKS: tuple[ParityModel, ...] = (
     ParityModel(
         "ga4lake__transactions.revenue_cents", "fact_sessions", "ga4lake", "fact_sessions.revenue_cents"
     ),
+    ParityModel(
+        "stg_ga4__sessions_traffic_sources.channel_weighted_sessions",
+        "fact_sessions",
+        "dbt-ga4",
+        "fact_sessions.channel_weighted_sessions",
+    ),
+    ParityModel(
+        "fct_ga4__sessions.landing_page_sessions_sq",
+        "fact_sessions",
+        "dbt-ga4",
+        "fact_sessions.landing_page_sessions_sq",
+    ),
+    ParityModel(
+        "ga4lake__retention_daily.returning_d1_d7",
+        "agg_retention_daily",
+        "ga4lake",
+        "agg_retention_daily.returning_d1_d7",
+    ),
 )
 
 CHECKS: tuple[ParityModel, ...] = PARITY_MODELS + VALUE_CHECKS
@@ -160,6 +178,86 @@ def url_cleaning_sql(project: Project, column: str = "original_page_location") -
     return f"regexp_replace({column}, '{regex}', '{replacement}')"
 
 
+def retention_activity_sql(project: Project) -> str:
+    """The reference's ``(user_pseudo_id, active_date)`` rows under ga4lake.yml's ``retention.return_on``:
+    the start date of each session (the date of its first event) for ``session_start``, every date with
+    an event for ``any_event`` — the rule gold's agg_retention_daily applies (retention.activity)."""
+    if project.retention.return_on == "any_event":
+        return (
+            "    SELECT DISTINCT user_pseudo_id, event_date_dt AS active_date\n"
+            "    FROM export_events\n"
+            "    WHERE user_pseudo_id IS NOT NULL"
+        )
+    return (
+        "    SELECT user_pseudo_id, min(event_date_dt) AS active_date\n"
+        "    FROM export_events\n"
+        "    WHERE user_pseudo_id IS NOT NULL AND session_key IS NOT NULL\n"
+        "    GROUP BY session_key, user_pseudo_id"
+    )
+
+
+def source_category_map_sql(categories: Mapping[str, str] | None = None) -> str:
+    """A Trino ``map(ARRAY[source …], ARRAY[category …])`` of the source categories gold's channel rule
+    reads (``channels.SOURCE_CATEGORIES``; their loader refused quotes and backslashes, so the literals
+    need no escaping), for the channel reference's lookup."""
+    if categories is None:
+        from ga4lake.gold.models.channels import SOURCE_CATEGORIES
+
+        categories = SOURCE_CATEGORIES
+    keys = ", ".join(f"'{k}'" for k in categories)
+    values = ", ".join(f"'{v}'" for v in categories.values())
+    return f"map(ARRAY[{keys}], ARRAY[{values}])"
+
+
+#: The default channel groups in the order of dbt-ga4's rule list: a channel's weight in the channel value
+#: check is its position (1-based); any other name weighs 100.
+CHANNEL_ORDER: tuple[str, ...] = (
+    "Direct",
+    "Cross-network",
+    "Paid Shopping",
+    "Paid Search",
+    "Paid Social",
+    "Paid Video",
+    "Display",
+    "Paid Other",
+    "Organic Shopping",
+    "Organic Social",
+    "Organic Video",
+    "Organic Search",
+    "Referral",
+    "Email",
+    "Affiliates",
+    "Audio",
+    "SMS",
+    "Mobile Push Notifications",
+    "Unassigned",
+)
+
+
+def channel_weights_sql() -> str:
+    """``VALUES ('Direct', 1), …``: the channel weights, one relation both engines read alike, so the
+    reference and the gold query weigh with one list."""
+    return "VALUES " + ", ".join(f"('{name}', {i})" for i, name in enumerate(CHANNEL_ORDER, 1))
+
+
+def gold_values(values: dict[str, str]) -> dict[str, str]:
+    """What a gold/<query>.sql is rendered with: the range and schema, plus the channel weights."""
+    return {**values, "channel_weights": channel_weights_sql()}
+
+
+def reference_values(
+    values: dict[str, str], project: Project = DEFAULTS, parity_dir: Path = PARITY_DIR
+) -> dict[str, str]:
+    """What a reference/<model>.sql is rendered with: the range, plus the shared session attribution and
+    the project's rules some value checks need (retention's active days, the source categories)."""
+    return {
+        **gold_values(values),
+        "session_attribution": _read("session_attribution.sql", parity_dir),
+        "retention_active_days": retention_activity_sql(project),
+        "source_category_map": source_category_map_sql(),
+    }
+
+
 def export_values(pm: ParityModel, values: dict[str, str], project: Project = DEFAULTS) -> dict[str, str]:
     """What export_events is rendered with: the range it reads and the project's URL rule. A value check
     reads one day more at the front, so it can tell a session that started before the range (gold dates
@@ -177,13 +275,17 @@ def reference_sql(
     """The reference count alone (Trino, lake only)."""
     values = sql_values(start, end, "unused")
     base = render(_read("export_events.sql", parity_dir), export_values(pm, values, project))
-    reference = render(_read(f"reference/{pm.model}.sql", parity_dir), values)
+    reference = render(
+        _read(f"reference/{pm.model}.sql", parity_dir), reference_values(values, project, parity_dir)
+    )
     return f"WITH export_events AS (\n{base}\n),\n\nreference AS (\n{reference}\n)\n\nSELECT reference_rows FROM reference"
 
 
 def gold_sql(pm: ParityModel, start: date, end: date, pg_schema: str, parity_dir: Path = PARITY_DIR) -> str:
     """The gold count in Trino SQL (``postgresql.<schema>.<table>``)."""
-    return render(_read(f"gold/{pm.gold_query}.sql", parity_dir), sql_values(start, end, pg_schema))
+    return render(
+        _read(f"gold/{pm.gold_query}.sql", parity_dir), gold_values(sql_values(start, end, pg_schema))
+    )
 
 
 def gold_sql_postgres(
@@ -208,8 +310,10 @@ def compare_sql(
     parts = {
         **values,
         "export_events": render(_read("export_events.sql", parity_dir), export_values(pm, values, project)),
-        "reference": render(_read(f"reference/{pm.model}.sql", parity_dir), values),
-        "gold": render(_read(f"gold/{pm.gold_query}.sql", parity_dir), values),
+        "reference": render(
+            _read(f"reference/{pm.model}.sql", parity_dir), reference_values(values, project, parity_dir)
+        ),
+        "gold": render(_read(f"gold/{pm.gold_query}.sql", parity_dir), gold_values(values)),
         "model": pm.model,
         "gold_table": pm.gold_table,
     }
