@@ -20,6 +20,7 @@ from typing import Any
 
 from ga4lake.clients.postgres import insights_schema
 from ga4lake.config import REPO_ROOT, Settings, setting
+from ga4lake.project import DEFAULT_FUNNEL_STAGES, load_project
 from ga4lake.sqlident import check_identifier
 
 DBT_DIR = REPO_ROOT / "dbt"
@@ -143,9 +144,18 @@ def dbt_command(
         args[0] in {"build", "run", "test", "seed", "snapshot", "compile"} or list(args[:2]) in _THREADED
     ):
         cmd += ["--threads", str(threads)]
+    variables = {**project_variables(settings), **(variables or {})}
     if variables:
         cmd += ["--vars", json.dumps(variables)]
     return cmd
+
+
+def project_variables(settings: Settings) -> dict[str, Any]:
+    """dbt vars from ga4lake.yml that differ from dbt_project.yml's defaults: ``ga4lake_funnel_stages``
+    (``funnel.stages``), so funnel_segments_daily and the funnel tests follow the stages gold was
+    built with. The defaults are not repeated on the command line."""
+    stages = load_project(settings.project_file).funnel.stages
+    return {} if stages == DEFAULT_FUNNEL_STAGES else {"ga4lake_funnel_stages": list(stages)}
 
 
 def run_dbt(

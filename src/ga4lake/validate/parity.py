@@ -159,6 +159,37 @@ def url_cleaning_sql(project: Project, column: str = "original_page_location") -
     return f"regexp_replace({column}, '{regex}', '{replacement}')"
 
 
+def source_category_map_sql(project: Project) -> str:
+    """The project's source -> category mapping (built-in list plus ga4lake.yml's
+    ``channels.source_categories_csv``) as a Trino ``MAP`` literal: the same dict gold's channel rules read
+    (``Project.channels.source_categories``). ``element_at({source_category_map}, source)`` is NULL for an
+    unknown source, like gold's lookup. The loader refused quotes and backslashes in sources."""
+    categories = project.channels.source_categories
+    keys = ", ".join(f"'{k}'" for k in categories)
+    values = ", ".join(f"'{v}'" for v in categories.values())
+    return f"MAP(ARRAY[{keys}], ARRAY[{values}])" if categories else "MAP()"
+
+
+def project_values(project: Project) -> dict[str, str]:
+    """Placeholders a reference query may use for the project's modelling rules (ga4lake.yml), so the
+    reference reads the configuration gold was built with rather than a copy of it:
+
+    * ``{source_category_map}``: the source -> category ``MAP`` (:func:`source_category_map_sql`);
+    * ``{funnel_stages}``: ``funnel.stages`` as an ``ARRAY['session_start', …]`` literal, in order;
+    * ``{funnel_stage_count}``: how many stages;
+    * ``{conversion_events}``: ``conversions.events`` as an ``ARRAY[…]`` literal (``ARRAY[]`` when none).
+
+    Event names were validated on load (letters, digits, ``_``), so they need no quoting."""
+    stages = ", ".join(f"'{s}'" for s in project.funnel.stages)
+    events = ", ".join(f"'{e}'" for e in project.conversions.events)
+    return {
+        "source_category_map": source_category_map_sql(project),
+        "funnel_stages": f"ARRAY[{stages}]",
+        "funnel_stage_count": str(len(project.funnel.stages)),
+        "conversion_events": f"ARRAY[{events}]",
+    }
+
+
 def export_values(pm: ParityModel, values: dict[str, str], project: Project = DEFAULTS) -> dict[str, str]:
     """What export_events is rendered with: the range it reads and the project's URL rule. A value check
     reads one day more at the front, so it can tell a session that started before the range (gold dates
@@ -176,7 +207,7 @@ def reference_sql(
     """The reference count alone (Trino, lake only)."""
     values = sql_values(start, end, "unused")
     base = render(_read("export_events.sql", parity_dir), export_values(pm, values, project))
-    reference = render(_read(f"reference/{pm.model}.sql", parity_dir), values)
+    reference = render(_read(f"reference/{pm.model}.sql", parity_dir), {**values, **project_values(project)})
     return f"WITH export_events AS (\n{base}\n),\n\nreference AS (\n{reference}\n)\n\nSELECT reference_rows FROM reference"
 
 
@@ -207,7 +238,9 @@ def compare_sql(
     parts = {
         **values,
         "export_events": render(_read("export_events.sql", parity_dir), export_values(pm, values, project)),
-        "reference": render(_read(f"reference/{pm.model}.sql", parity_dir), values),
+        "reference": render(
+            _read(f"reference/{pm.model}.sql", parity_dir), {**values, **project_values(project)}
+        ),
         "gold": render(_read(f"gold/{pm.gold_query}.sql", parity_dir), values),
         "model": pm.model,
         "gold_table": pm.gold_table,

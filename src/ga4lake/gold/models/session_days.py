@@ -9,15 +9,23 @@ from that day alone.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from ga4lake.gold.models.channels import SOURCE_CATEGORIES
 from ga4lake.gold.models.common import money_sum
 from ga4lake.gold.models.sessions import attribution_columns, attribution_event
-from ga4lake.gold.models.spec import TableSpec, day_local, from_prepared
+from ga4lake.gold.models.spec import FullInputs, GoldDelta, TableSpec
+
+if TYPE_CHECKING:
+    from ga4lake.gold.models.windows import DeltaInputs
 
 
-def fact_session_days(prepared: DataFrame) -> DataFrame:
+def fact_session_days(prepared: DataFrame, categories: Mapping[str, str] = SOURCE_CATEGORIES) -> DataFrame:
+    """``categories``: the source -> category mapping behind the channel (ga4lake.yml ``channels``)."""
     agg = (
         prepared.where(F.col("session_key").isNotNull())
         .groupBy("session_partition_key", "session_key", "client_key", "user_pseudo_id", "stream_id")
@@ -53,8 +61,18 @@ def fact_session_days(prepared: DataFrame) -> DataFrame:
         F.col("event_value_in_usd"),
         F.col("purchase_events"),
         (F.col("non_start_event_count") > 0).alias("has_non_start_events"),
-        *attribution_columns("attr"),
+        *attribution_columns("attr", categories=categories),
     )
+
+
+def _full(f: FullInputs) -> DataFrame:
+    return fact_session_days(f.prepared, f.project.channels.source_categories)
+
+
+def _delta(d: DeltaInputs) -> GoldDelta:
+    """Every value depends on its day's events only: the touched days from their own events."""
+    rows = fact_session_days(d.day_events, d.project.channels.source_categories)
+    return GoldDelta(rows, "session_partition_date", d.touched("session_partition_date"))
 
 
 TABLES = (
@@ -64,7 +82,7 @@ TABLES = (
         "session_partition_date",
         "one row per session x event_date (fct_ga4__sessions_daily)",
         scope_column="session_partition_date",
-        full=from_prepared(fact_session_days),
-        delta=day_local(fact_session_days, "session_partition_date"),
+        full=_full,
+        delta=_delta,
     ),
 )
