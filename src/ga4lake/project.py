@@ -45,6 +45,10 @@ DEFAULT_STRIP_QUERY_PARAMS: tuple[str, ...] = (
     "_gl",
 )
 
+DBT_GA4: Literal["dbt_ga4"] = "dbt_ga4"
+GA4_LAST_CLICK: Literal["ga4_last_click"] = "ga4_last_click"
+AttributionSource = Literal["dbt_ga4", "ga4_last_click"]
+
 #: ``strip_query_params: all`` — drop the whole query string.
 ALL: Literal["all"] = "all"
 
@@ -91,6 +95,9 @@ class Attribution:
     #: a direct session inherits the latest non-direct session of the same client that started at most
     #: this many days before it (dbt-ga4 ``session_attribution_lookback_window_days``)
     lookback_days: int = DEFAULT_LOOKBACK_DAYS
+    #: ``dbt_ga4``: the session's first non-direct event (dbt-ga4's rule); ``ga4_last_click``: GA4's own
+    #: ``session_traffic_source_last_click`` where the export has it, dbt-ga4's rule where it does not
+    source: AttributionSource = DBT_GA4
 
 
 @dataclass(frozen=True)
@@ -154,7 +161,7 @@ class Project:
     channels: Channels = field(default_factory=Channels)
     conversions: Conversions = field(default_factory=Conversions)
     funnel: Funnel = field(default_factory=Funnel)
-    source: Path | None = field(default=None, compare=False)
+    source: Path | None = field(default=None, compare=False, metadata=_INTERNAL)
 
 
 DEFAULTS = Project()
@@ -185,7 +192,10 @@ def parse_project(raw: object, name: str = "ga4lake.yml", *, source: Path | None
     top = _mapping(raw, name, "", Project)
     section = _section(top, name, "attribution", Attribution)
     lookback = _int_in_range(section, name, "attribution.lookback_days", 1, MAX_LOOKBACK_DAYS)
-    attribution = Attribution(lookback_days=DEFAULT_LOOKBACK_DAYS if lookback is None else lookback)
+    attribution = Attribution(
+        lookback_days=DEFAULT_LOOKBACK_DAYS if lookback is None else lookback,
+        source=_attribution_source(section.get("source"), name),
+    )
     urls_raw = _section(top, name, "urls", Urls)
     strip = urls_raw.get("strip_query_params")
     urls = Urls(DEFAULT_STRIP_QUERY_PARAMS if strip is None else _strip_query_params(strip, name))
@@ -229,7 +239,7 @@ def query_parameter_pattern(names: StripQueryParams) -> tuple[str, str] | None:
 
 
 def _known(cls: type) -> list[str]:
-    return [f.name for f in fields(cls) if f.name != "source" and not f.metadata.get("internal")]
+    return [f.name for f in fields(cls) if not f.metadata.get("internal")]
 
 
 def _mapping(raw: object, name: str, path: str, cls: type) -> dict[str, Any]:
@@ -327,6 +337,16 @@ def _event_names(value: object, name: str, path: str, pattern: re.Pattern[str], 
             raise UserError(f"{name}: {path}[{i}]: {item!r} is listed twice")
         names.append(item)
     return names
+
+
+def _attribution_source(value: object, name: str) -> AttributionSource:
+    if value is None or value == DBT_GA4:
+        return DBT_GA4
+    if value == GA4_LAST_CLICK:
+        return GA4_LAST_CLICK
+    raise UserError(
+        f"{name}: attribution.source: expected {DBT_GA4} or {GA4_LAST_CLICK}, got {_type(value)} {value!r}"
+    )
 
 
 def _conversions(section: dict[str, Any], name: str) -> Conversions:

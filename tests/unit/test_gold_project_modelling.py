@@ -15,7 +15,16 @@ import pytest
 from pyspark.sql import functions as F
 
 from ga4lake.gold.models import apply_delta, build_gold, build_gold_incremental
-from ga4lake.project import DEFAULTS, ONCE_PER_SESSION, Channels, Conversions, Funnel, Project
+from ga4lake.project import (
+    DEFAULTS,
+    GA4_LAST_CLICK,
+    ONCE_PER_SESSION,
+    Attribution,
+    Channels,
+    Conversions,
+    Funnel,
+    Project,
+)
 from tests.unit.conftest import ga4_event
 from tests.unit.test_gold_models import session_key
 
@@ -205,3 +214,39 @@ def test_incremental_funnel_uses_the_stages(to_silver, silver):
     merged = apply_delta(old["agg_funnel_daily"], delta)
     assert funnel(merged) == funnel(build_gold(silver, project=project)["agg_funnel_daily"])
     assert {k[2] for k in funnel(merged)} == {"view_item", "purchase"}
+
+
+# -- attribution.source -------------------------------------------------------------------------------------
+
+
+def with_last_click(silver):
+    """GA4's session_traffic_source_last_click on u.1's first session only (from its page_view on, as GA4
+    fills it once the session is attributed); the other sessions have none, as on an older export."""
+    tagged = (F.col("session_key") == F.lit(S1)) & (F.col("event_name") != F.lit("session_start"))
+    return silver.select(
+        *[F.col(c) for c in silver.columns if not c.startswith("last_click_")],
+        F.when(tagged, F.lit("Newsletter")).alias("last_click_source"),
+        F.when(tagged, F.lit("email")).alias("last_click_medium"),
+        F.when(tagged, F.lit("spring")).alias("last_click_campaign"),
+    )
+
+
+LAST_CLICK = Project(attribution=Attribution(source=GA4_LAST_CLICK))
+
+
+def test_last_click_is_used_where_present_and_falls_back_elsewhere(silver):
+    gold = build_gold(with_last_click(silver), project=LAST_CLICK)
+    columns = ("session_source", "session_medium", "session_campaign", "session_default_channel_group")
+    sessions = by_session(gold["fact_sessions"], *columns)
+    assert sessions[S1] == ("newsletter", "email", "spring", "Email")  # GA4's own, lower-cased
+    assert sessions[S3] == ("google", "cpc", "(none)", "Paid Search")  # no last click: dbt-ga4's rule
+    assert sessions[S2] == ("(direct)", "(none)", "(none)", "Direct")
+    days = by_session(gold["fact_session_days"], "session_source")
+    assert days[S1] == ("newsletter",)
+    traffic = by_session(gold["dim_traffic_source"], "last_non_direct_source")
+    assert traffic[S2] == ("newsletter",)  # the direct session inherits GA4's attribution
+
+
+def test_default_rule_ignores_the_last_click(silver):
+    sessions = by_session(build_gold(with_last_click(silver))["fact_sessions"], "session_source")
+    assert sessions[S1] == ("newsite",)

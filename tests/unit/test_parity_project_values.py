@@ -51,3 +51,11 @@ def test_every_reference_renders_with_a_configured_project():
     for pm in parity.PARITY_MODELS:
         sql = parity.compare_sql(pm, START, END, "gold", project=project)
         assert "{" not in sql.replace("{{", ""), pm.model
+
+
+def test_a_last_click_attribution_is_noted_in_the_report():
+    from ga4lake.project import GA4_LAST_CLICK, Attribution
+
+    assert parity.project_notes(DEFAULTS) == []
+    (note,) = parity.project_notes(Project(attribution=Attribution(source=GA4_LAST_CLICK)))
+    assert "attribution.source is ga4_last_click" in note and "dbt-ga4's rule" in note

@@ -75,6 +75,13 @@ def test_conversions_and_funnel_are_read(tmp_path):
     assert project.funnel.stages == ("view_item", "Add_To_Cart", "purchase")
 
 
+def test_attribution_source(tmp_path):
+    assert DEFAULTS.attribution.source == "dbt_ga4"
+    project = load_project(_write(tmp_path, "attribution:\n  source: ga4_last_click\n"))
+    assert project.attribution.source == "ga4_last_click"
+    assert load_project(_write(tmp_path, "attribution:\n  source: dbt_ga4\n")) == DEFAULTS
+
+
 def test_no_conversion_events_is_allowed(tmp_path):
     assert load_project(_write(tmp_path, "conversions:\n  events: []\n")).conversions.events == ()
 
@@ -135,6 +142,14 @@ def test_no_conversion_events_is_allowed(tmp_path):
         ("funnel:\n  stages: [1a, b]\n", "ga4lake.yml: funnel.stages[0]: '1a' is not an event name"),
         (f"funnel:\n  stages: [a, {'b' * 41}]\n", "ga4lake.yml: funnel.stages[1]: "),
         ("funnel: [a, b]\n", "ga4lake.yml: funnel: expected a mapping of keys, got a list"),
+        (
+            "attribution:\n  source: last_click\n",
+            "ga4lake.yml: attribution.source: expected dbt_ga4 or ga4_last_click, got a string 'last_click'",
+        ),
+        (
+            "attribution:\n  sources: dbt_ga4\n",
+            "ga4lake.yml: attribution.sources: unknown key; known: lookback_days, source",
+        ),
     ],
 )
 def test_bad_values_name_the_key(tmp_path, text, message):

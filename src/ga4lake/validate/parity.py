@@ -190,6 +190,17 @@ def project_values(project: Project) -> dict[str, str]:
     }
 
 
+def project_notes(project: Project) -> list[str]:
+    """Report notes for settings the references do not follow: ``attribution.source: ga4_last_click``
+    (dbt-ga4 has no such rule, so the traffic-source references keep the first non-direct event)."""
+    if project.attribution.source == DEFAULTS.attribution.source:
+        return []
+    return [
+        f"ga4lake.yml attribution.source is {project.attribution.source}: gold's session sources follow "
+        "GA4's last click where the export has it, the references dbt-ga4's rule (docs/configuration.md)"
+    ]
+
+
 def export_values(pm: ParityModel, values: dict[str, str], project: Project = DEFAULTS) -> dict[str, str]:
     """What export_events is rendered with: the range it reads and the project's URL rule. A value check
     reads one day more at the front, so it can tell a session that started before the range (gold dates
@@ -451,6 +462,7 @@ def run_parity(
         {pm.gold_table for pm in checks} if gold_source == "lake" else existing_gold_tables(settings, schema)
     )
     run = _Run(settings, start, end, schema, report.mode, parity_dir, project_of(settings))
+    report.notes.extend(project_notes(run.project))
     measured = measure(run, checks, tables, progress)
     report.rows = judge(checks, measured, tables, threshold, schema)
     reused = sum(m.reused for m in measured.values())

@@ -19,13 +19,19 @@ from ga4lake.gold.models.channels import SOURCE_CATEGORIES
 from ga4lake.gold.models.common import money_sum
 from ga4lake.gold.models.sessions import attribution_columns, attribution_event
 from ga4lake.gold.models.spec import FullInputs, GoldDelta, TableSpec
+from ga4lake.project import DBT_GA4, AttributionSource
 
 if TYPE_CHECKING:
     from ga4lake.gold.models.windows import DeltaInputs
 
 
-def fact_session_days(prepared: DataFrame, categories: Mapping[str, str] = SOURCE_CATEGORIES) -> DataFrame:
-    """``categories``: the source -> category mapping behind the channel (ga4lake.yml ``channels``)."""
+def fact_session_days(
+    prepared: DataFrame,
+    categories: Mapping[str, str] = SOURCE_CATEGORIES,
+    attribution_source: AttributionSource = DBT_GA4,
+) -> DataFrame:
+    """``categories``: the source -> category mapping behind the channel (ga4lake.yml ``channels``);
+    ``attribution_source``: which rule picks the day's source (``attribution.source``)."""
     agg = (
         prepared.where(F.col("session_key").isNotNull())
         .groupBy("session_partition_key", "session_key", "client_key", "user_pseudo_id", "stream_id")
@@ -41,7 +47,7 @@ def fact_session_days(prepared: DataFrame, categories: Mapping[str, str] = SOURC
             money_sum(F.col("event_value_in_usd")).alias("event_value_in_usd"),
             F.count(F.when(F.col("is_purchase"), F.lit(1))).alias("purchase_events"),
             F.count(F.when(~F.col("is_start_event"), F.lit(1))).alias("non_start_event_count"),
-            attribution_event().alias("attr"),
+            attribution_event(attribution_source).alias("attr"),
         )
     )
     return agg.select(
@@ -66,12 +72,12 @@ def fact_session_days(prepared: DataFrame, categories: Mapping[str, str] = SOURC
 
 
 def _full(f: FullInputs) -> DataFrame:
-    return fact_session_days(f.prepared, f.project.channels.source_categories)
+    return fact_session_days(f.prepared, f.project.channels.source_categories, f.project.attribution.source)
 
 
 def _delta(d: DeltaInputs) -> GoldDelta:
     """Every value depends on its day's events only: the touched days from their own events."""
-    rows = fact_session_days(d.day_events, d.project.channels.source_categories)
+    rows = fact_session_days(d.day_events, d.project.channels.source_categories, d.project.attribution.source)
     return GoldDelta(rows, "session_partition_date", d.touched("session_partition_date"))
 
 

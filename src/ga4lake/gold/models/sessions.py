@@ -26,7 +26,15 @@ from ga4lake.gold.models.common import (
     order_key,
 )
 from ga4lake.gold.models.spec import FullInputs, GoldDelta, TableSpec
-from ga4lake.project import DEFAULTS, ONCE_PER_SESSION, Conversions, Project
+from ga4lake.project import (
+    DBT_GA4,
+    DEFAULTS,
+    GA4_LAST_CLICK,
+    ONCE_PER_SESSION,
+    AttributionSource,
+    Conversions,
+    Project,
+)
 
 if TYPE_CHECKING:
     from ga4lake.gold.models.windows import DeltaInputs
@@ -43,16 +51,35 @@ _FIRST_EVENT_FIELDS = (
 _ATTRIBUTION_FIELDS = ("event_source", "event_medium", "event_campaign", "event_term", "event_content")
 
 
-def attribution_event() -> Column:
+def attribution_event(source: AttributionSource = DBT_GA4) -> Column:
     """Aggregate: source/medium/campaign/term/content of the group's first non-direct event that is not
     session_start/first_visit (docs/semantics.md#session-traffic-source), NULL when there is none. Ties
-    broken by event_key."""
+    broken by event_key.
+
+    ``source`` (ga4lake.yml ``attribution.source``): ``ga4_last_click`` takes GA4's own
+    ``session_traffic_source_last_click`` source/medium/campaign of the group's first event that carries
+    one (term and content NULL: the field has none), and falls back to the rule above for a group
+    without it (an export that predates the field, or events GA4 sent without it)."""
     eligible = (
         ~F.col("is_start_event")
         & F.col("event_source").isNotNull()
         & (F.col("event_source") != F.lit(DIRECT_SOURCE))
     )
-    return F.min_by(F.struct(*[F.col(c) for c in _ATTRIBUTION_FIELDS]), F.when(eligible, order_key()))
+    dbt_ga4 = F.min_by(F.struct(*[F.col(c) for c in _ATTRIBUTION_FIELDS]), F.when(eligible, order_key()))
+    if source != GA4_LAST_CLICK:
+        return dbt_ga4
+    none = F.lit(None).cast("string")
+    last_click = F.min_by(
+        F.struct(
+            F.col("last_click_source").alias("event_source"),
+            F.col("last_click_medium").alias("event_medium"),
+            F.col("last_click_campaign").alias("event_campaign"),
+            none.alias("event_term"),
+            none.alias("event_content"),
+        ),
+        F.when(F.col("last_click_source").isNotNull(), order_key()),
+    )
+    return F.coalesce(last_click, dbt_ga4)
 
 
 def attribution_columns(
@@ -139,7 +166,7 @@ def session_base(prepared: DataFrame, project: Project = DEFAULTS) -> DataFrame:
             money_sum(F.col("event_value_in_usd")).alias("event_value_in_usd"),
             first.alias("first"),
             exit_page.alias("exit"),
-            attribution_event().alias("attr"),
+            attribution_event(project.attribution.source).alias("attr"),
             *conversion_counts(project.conversions),
         )
     )
