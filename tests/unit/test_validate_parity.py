@@ -88,15 +88,16 @@ def test_retention_reference_follows_the_configured_return_rule():
     )
 
 
-def test_channel_reference_reads_gold_source_categories():
-    from ga4lake.gold.models.channels import SOURCE_CATEGORIES
+def test_channel_reference_reads_the_projects_source_categories():
+    from ga4lake.project import DEFAULTS, Channels
 
-    assert parity.source_category_map_sql({"google": "SEARCH", "youtube.com": "VIDEO"}) == (
-        "map(ARRAY['google', 'youtube.com'], ARRAY['SEARCH', 'VIDEO'])"
-    )
     check = next(pm for pm in VALUE_CHECKS if pm.measure == "channel_weighted_sessions")
     sql = parity.reference_sql(check, START, END)
-    assert parity.source_category_map_sql(SOURCE_CATEGORIES) in sql
+    assert parity.source_category_map_sql(DEFAULTS) in sql
+    # a ga4lake.yml CSV row reaches the reference as it reaches gold's channel rules
+    custom = Project(channels=Channels(csv_rows=(("newsite", "SOCIAL"),)))
+    assert "'newsite'" in parity.reference_sql(check, START, END, project=custom)
+    assert "'newsite'" not in sql
     # the reference and the gold query weigh the channels with one list, every name the rule can return
     weights = parity.channel_weights_sql()
     assert weights in sql and weights in parity.gold_sql(check, START, END, "gold")

@@ -196,19 +196,6 @@ def retention_activity_sql(project: Project) -> str:
     )
 
 
-def source_category_map_sql(categories: Mapping[str, str] | None = None) -> str:
-    """A Trino ``map(ARRAY[source …], ARRAY[category …])`` of the source categories gold's channel rule
-    reads (``channels.SOURCE_CATEGORIES``; their loader refused quotes and backslashes, so the literals
-    need no escaping), for the channel reference's lookup."""
-    if categories is None:
-        from ga4lake.gold.models.channels import SOURCE_CATEGORIES
-
-        categories = SOURCE_CATEGORIES
-    keys = ", ".join(f"'{k}'" for k in categories)
-    values = ", ".join(f"'{v}'" for v in categories.values())
-    return f"map(ARRAY[{keys}], ARRAY[{values}])"
-
-
 #: The default channel groups in the order of dbt-ga4's rule list: a channel's weight in the channel value
 #: check is its position (1-based); any other name weighs 100.
 CHANNEL_ORDER: tuple[str, ...] = (
@@ -252,10 +239,52 @@ def reference_values(
     the project's rules some value checks need (retention's active days, the source categories)."""
     return {
         **gold_values(values),
+        **project_values(project),
         "session_attribution": _read("session_attribution.sql", parity_dir),
         "retention_active_days": retention_activity_sql(project),
-        "source_category_map": source_category_map_sql(),
     }
+
+
+def source_category_map_sql(project: Project) -> str:
+    """The project's source -> category mapping (built-in list plus ga4lake.yml's
+    ``channels.source_categories_csv``) as a Trino ``MAP`` literal: the same dict gold's channel rules read
+    (``Project.channels.source_categories``). ``element_at({source_category_map}, source)`` is NULL for an
+    unknown source, like gold's lookup. The loader refused quotes and backslashes in sources."""
+    categories = project.channels.source_categories
+    keys = ", ".join(f"'{k}'" for k in categories)
+    values = ", ".join(f"'{v}'" for v in categories.values())
+    return f"MAP(ARRAY[{keys}], ARRAY[{values}])" if categories else "MAP()"
+
+
+def project_values(project: Project) -> dict[str, str]:
+    """Placeholders a reference query may use for the project's modelling rules (ga4lake.yml), so the
+    reference reads the configuration gold was built with rather than a copy of it:
+
+    * ``{source_category_map}``: the source -> category ``MAP`` (:func:`source_category_map_sql`);
+    * ``{funnel_stages}``: ``funnel.stages`` as an ``ARRAY['session_start', …]`` literal, in order;
+    * ``{funnel_stage_count}``: how many stages;
+    * ``{conversion_events}``: ``conversions.events`` as an ``ARRAY[…]`` literal (``ARRAY[]`` when none).
+
+    Event names were validated on load (letters, digits, ``_``), so they need no quoting."""
+    stages = ", ".join(f"'{s}'" for s in project.funnel.stages)
+    events = ", ".join(f"'{e}'" for e in project.conversions.events)
+    return {
+        "source_category_map": source_category_map_sql(project),
+        "funnel_stages": f"ARRAY[{stages}]",
+        "funnel_stage_count": str(len(project.funnel.stages)),
+        "conversion_events": f"ARRAY[{events}]",
+    }
+
+
+def project_notes(project: Project) -> list[str]:
+    """Report notes for settings the references do not follow: ``attribution.source: ga4_last_click``
+    (dbt-ga4 has no such rule, so the traffic-source references keep the first non-direct event)."""
+    if project.attribution.source == DEFAULTS.attribution.source:
+        return []
+    return [
+        f"ga4lake.yml attribution.source is {project.attribution.source}: gold's session sources follow "
+        "GA4's last click where the export has it, the references dbt-ga4's rule (docs/configuration.md)"
+    ]
 
 
 def export_values(pm: ParityModel, values: dict[str, str], project: Project = DEFAULTS) -> dict[str, str]:
@@ -530,6 +559,7 @@ def run_parity(
         {pm.gold_table for pm in checks} if gold_source == "lake" else existing_gold_tables(settings, schema)
     )
     run = _Run(settings, start, end, schema, report.mode, parity_dir, project_of(settings), connector)
+    report.notes.extend(project_notes(run.project))
     measured = measure(run, checks, tables, progress)
     report.rows = judge(checks, measured, tables, threshold, schema)
     reused = sum(m.reused for m in measured.values())
