@@ -13,6 +13,7 @@ part optional): a branch or tag name, or ``name@hash`` for a commit. The REST en
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -105,15 +106,7 @@ class TableSummary:
     operation: str | None
 
     def row(self) -> dict[str, object]:
-        return {
-            "table": self.table,
-            "rows": self.rows,
-            "data_files": self.data_files,
-            "bytes": self.bytes,
-            "snapshot_id": self.snapshot_id,
-            "committed_at": self.committed_at,
-            "operation": self.operation,
-        }
+        return dataclasses.asdict(self)
 
 
 def _int(summary: Mapping[str, str], key: str) -> int | None:

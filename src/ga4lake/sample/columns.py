@@ -18,7 +18,7 @@ from . import catalog as cat
 from . import schema as sc
 from .catalog import EV
 from .expand import Frame
-from .identity import STREAM_APP, app_eligible_profiles
+from .identity import APP_OS_BY_PROFILE, STREAM_APP
 from .plan import Plan
 from .pool import Pool
 
@@ -261,7 +261,7 @@ def identity_columns(
     logged = (uid >= 0) & (plan.user_login[user] > 0) & (session_number >= plan.user_login[user]) & ~denied
     user_id = pa.array(uid, pa.int64(), mask=~logged).cast(pa.string())
     app = plan.user_stream[user] == STREAM_APP
-    os_kind = app_eligible_profiles()[plan.user_device[user]]  # 1 iOS, 2 Android
+    os_kind = APP_OS_BY_PROFILE[plan.user_device[user]]  # 1 iOS, 2 Android
     stream_id = pa.array(np.where(app, cat.APP_STREAM_ID, cat.STREAM_ID), pa.int64())
     platforms = ("WEB", "IOS", "ANDROID")
     platform = pa.array(list(platforms), pa.string()).take(

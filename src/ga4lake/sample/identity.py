@@ -29,19 +29,26 @@ P_APP = 0.12  # share of mobile iOS/Android users who use the app stream
 UID_MODULUS = 1_000_000_000_000  # user ids: scrambled (cohort day, person) into 12 digits
 _UID_MULT = 2_654_435_761  # odd and not a multiple of 5: a bijection modulo 10**12
 
-# a user's stream (the app's platform follows the device's OS: identity.app_eligible_profiles)
+# a user's stream (the app's platform follows the device's OS: APP_OS_BY_PROFILE)
 STREAM_WEB, STREAM_APP = 0, 1
 
 
-def app_eligible_profiles() -> np.ndarray:
+def _app_eligible_profiles() -> np.ndarray:
     """Per device profile: 1 = iOS phone, 2 = Android phone, 0 = cannot be an app user."""
-    return np.array(
+    kinds = np.array(
         [
             (1 if p[3] == "iOS" else 2 if p[3] == "Android" else 0) if p[0] == "mobile" else 0
             for p in cat.DEVICE_PROFILES
         ],
         dtype=np.int8,
     )
+    kinds.flags.writeable = False
+    return kinds
+
+
+#: per device profile (index into ``catalog.DEVICE_PROFILES``): 1 iOS phone, 2 Android phone, 0 no app;
+#: computed once, read for every cohort day
+APP_OS_BY_PROFILE = _app_eligible_profiles()
 
 
 def user_id_number(day: int, person: np.ndarray) -> np.ndarray:
@@ -69,7 +76,7 @@ def draw_identity(
     if second.size and primary.size:
         person[second] = primary[rng.integers(0, primary.size, second.size)]
     uid = np.where(account, user_id_number(day, person), -1)
-    app = (app_eligible_profiles()[device] > 0) & (rng.random(n) < P_APP)
+    app = (APP_OS_BY_PROFILE[device] > 0) & (rng.random(n) < P_APP)
     return {
         "u_uid": uid.astype(np.int64),
         "u_login": np.where(account, login, 0).astype(np.int32),

@@ -71,27 +71,20 @@ def status_rows(settings: Settings) -> list[dict[str, object]]:
     rows = []
     compose = stack_mode() == "compose"
     for svc in _everything(settings):
-        if compose:  # their processes live in other containers: only the health probe can see them
-            rows.append(
-                {
-                    "service": svc.name,
-                    "port": svc.port,
-                    "pid": "-",
-                    "health": "healthy" if svc.healthy() else "stopped",
-                    "rss_mb": 0,
-                    "log": str(svc.log_file),
-                }
-            )
-            continue
-        pid = svc.pid()
+        # under compose the processes live in other containers: only the health probe can see them
+        pid = None if compose else svc.pid()
+        if compose:
+            health = "healthy" if svc.healthy() else "stopped"
+        elif pid:
+            health = "healthy" if svc.healthy() else "unhealthy"
+        else:
+            health = "orphaned" if svc.orphans() else "stopped"
         rows.append(
             {
                 "service": svc.name,
                 "port": svc.port,
                 "pid": pid or "-",
-                "health": ("healthy" if svc.healthy() else "unhealthy")
-                if pid
-                else ("orphaned" if svc.orphans() else "stopped"),
+                "health": health,
                 "rss_mb": round(rss_kb(pid) / 1024) if pid else 0,
                 "log": str(svc.log_file),
             }
