@@ -24,6 +24,7 @@ import yaml
 
 from ga4lake.config import Settings
 from ga4lake.errors import UserError
+from ga4lake.source_categories import SOURCE_CATEGORIES, load_source_categories
 
 #: dbt-ga4 ``session_attribution_lookback_window_days`` default (docs/semantics.md#last-non-direct-look-back).
 DEFAULT_LOOKBACK_DAYS = 30
@@ -44,14 +45,53 @@ DEFAULT_STRIP_QUERY_PARAMS: tuple[str, ...] = (
     "_gl",
 )
 
+DBT_GA4: Literal["dbt_ga4"] = "dbt_ga4"
+GA4_LAST_CLICK: Literal["ga4_last_click"] = "ga4_last_click"
+AttributionSource = Literal["dbt_ga4", "ga4_last_click"]
+
 #: ``strip_query_params: all`` — drop the whole query string.
 ALL: Literal["all"] = "all"
 
 StripQueryParams = tuple[str, ...] | Literal["all"]
 
+#: What makes a cohort member a *return* on day n of agg_retention_daily (docs/semantics.md#retention).
+ReturnOn = Literal["session_start", "any_event"]
+RETURN_ON_CHOICES: tuple[ReturnOn, ...] = ("session_start", "any_event")
+#: dbt-ga4-like: a new session started that day; a first session running past midnight is no D1 return.
+DEFAULT_RETURN_ON: ReturnOn = "session_start"
+
 # URL-safe ("unreserved", RFC 3986) characters plus [ ]: a name is pasted into a regular expression in
 # Spark and into a SQL string literal in Trino, so anything else is refused rather than escaped twice
 _PARAM_NAME = re.compile(r"^[A-Za-z0-9_.~\[\]-]+$")
+
+# GA4's event-name rule (a letter, then letters, digits, underscores; at most 40 characters): the names
+# are pasted into Spark and Trino string literals and, for conversions, into a column name
+_EVENT_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,39}$")
+# a conversion's count column is ``<event>_count`` in fact_sessions and in PostgreSQL, so lower-case
+_CONVERSION_EVENT = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+#: fact_sessions columns a conversion's ``<event>_count`` must not shadow
+RESERVED_COUNT_COLUMNS = ("event_count", "page_view_count", "non_start_event_count")
+
+#: dbt-ga4 var ``conversion_events`` as ga4lake counts it by default (fact_sessions.purchase_count)
+DEFAULT_CONVERSION_EVENTS: tuple[str, ...] = ("purchase",)
+ONCE_PER_EVENT: Literal["once_per_event"] = "once_per_event"
+ONCE_PER_SESSION: Literal["once_per_session"] = "once_per_session"
+Counting = Literal["once_per_event", "once_per_session"]
+
+#: the e-commerce funnel (agg_funnel_daily), in order
+DEFAULT_FUNNEL_STAGES: tuple[str, ...] = (
+    "session_start",
+    "page_view",
+    "view_item",
+    "add_to_cart",
+    "begin_checkout",
+    "add_shipping_info",
+    "add_payment_info",
+    "purchase",
+)
+
+# dataclass fields that are not keys of the file (derived on load)
+_INTERNAL = {"internal": True}
 
 
 @dataclass(frozen=True)
@@ -61,6 +101,9 @@ class Attribution:
     #: a direct session inherits the latest non-direct session of the same client that started at most
     #: this many days before it (dbt-ga4 ``session_attribution_lookback_window_days``)
     lookback_days: int = DEFAULT_LOOKBACK_DAYS
+    #: ``dbt_ga4``: the session's first non-direct event (dbt-ga4's rule); ``ga4_last_click``: GA4's own
+    #: ``session_traffic_source_last_click`` where the export has it, dbt-ga4's rule where it does not
+    source: AttributionSource = DBT_GA4
 
 
 @dataclass(frozen=True)
@@ -82,13 +125,59 @@ class Users:
 
 
 @dataclass(frozen=True)
+class Retention:
+    """When a cohort member counts as returned on day n (agg_retention_daily and what reads it)."""
+
+    #: ``session_start``: the member started a session that day (the default); ``any_event``: the member
+    #: had any event that day, so a session running past midnight counts as a return the next day
+    return_on: ReturnOn = DEFAULT_RETURN_ON
+
+
+@dataclass(frozen=True)
+class Channels:
+    """The default channel grouping's source -> category mapping (docs/semantics.md#default-channel-grouping)."""
+
+    #: a CSV with the built-in list's columns (``source,source_category``) whose rows add sources to the
+    #: built-in mapping or override a built-in source's category; relative to the project file's folder
+    source_categories_csv: Path | None = None
+    #: the CSV's rows, read and validated on load (not a key of the file)
+    csv_rows: tuple[tuple[str, str], ...] = field(default=(), metadata=_INTERNAL)
+
+    @property
+    def source_categories(self) -> dict[str, str]:
+        """The mapping gold and the parity reference use: the built-in rows, then the CSV's (later wins)."""
+        return {**SOURCE_CATEGORIES, **dict(self.csv_rows)}
+
+
+@dataclass(frozen=True)
+class Conversions:
+    """Conversion events counted per session (dbt-ga4 var ``conversion_events``; fact_sessions
+    ``<event>_count``)."""
+
+    events: tuple[str, ...] = DEFAULT_CONVERSION_EVENTS
+    #: ``once_per_event``: every event counts; ``once_per_session``: 1 when the session has any
+    counting: Counting = ONCE_PER_EVENT
+
+
+@dataclass(frozen=True)
+class Funnel:
+    """The stages of agg_funnel_daily, in order (docs/gold.md, agg_funnel_daily)."""
+
+    stages: tuple[str, ...] = DEFAULT_FUNNEL_STAGES
+
+
+@dataclass(frozen=True)
 class Project:
     """The whole file; ``source`` is where it was read from (None: no file, every default)."""
 
     attribution: Attribution = field(default_factory=Attribution)
     urls: Urls = field(default_factory=Urls)
     users: Users = field(default_factory=Users)
-    source: Path | None = field(default=None, compare=False)
+    channels: Channels = field(default_factory=Channels)
+    conversions: Conversions = field(default_factory=Conversions)
+    funnel: Funnel = field(default_factory=Funnel)
+    retention: Retention = field(default_factory=Retention)
+    source: Path | None = field(default=None, compare=False, metadata=_INTERNAL)
 
 
 DEFAULTS = Project()
@@ -119,14 +208,33 @@ def parse_project(raw: object, name: str = "ga4lake.yml", *, source: Path | None
     top = _mapping(raw, name, "", Project)
     section = _section(top, name, "attribution", Attribution)
     lookback = _int_in_range(section, name, "attribution.lookback_days", 1, MAX_LOOKBACK_DAYS)
-    attribution = Attribution(lookback_days=DEFAULT_LOOKBACK_DAYS if lookback is None else lookback)
+    attribution = Attribution(
+        lookback_days=DEFAULT_LOOKBACK_DAYS if lookback is None else lookback,
+        source=_attribution_source(section.get("source"), name),
+    )
     urls_raw = _section(top, name, "urls", Urls)
     strip = urls_raw.get("strip_query_params")
     urls = Urls(DEFAULT_STRIP_QUERY_PARAMS if strip is None else _strip_query_params(strip, name))
     users_raw = _section(top, name, "users", Users)
     stitching = _bool(users_raw, name, "users.stitching")
     users = Users(stitching=bool(stitching))
-    return Project(attribution=attribution, urls=urls, users=users, source=source)
+    retention = Retention(return_on=_return_on(_section(top, name, "retention", Retention), name))
+    base = source.parent if source is not None else Path.cwd()
+    channels = _channels(_section(top, name, "channels", Channels), name, base)
+    conversions = _conversions(_section(top, name, "conversions", Conversions), name)
+    funnel_raw = _section(top, name, "funnel", Funnel)
+    stages = funnel_raw.get("stages")
+    funnel = Funnel(DEFAULT_FUNNEL_STAGES if stages is None else _funnel_stages(stages, name))
+    return Project(
+        attribution=attribution,
+        urls=urls,
+        users=users,
+        channels=channels,
+        conversions=conversions,
+        funnel=funnel,
+        retention=retention,
+        source=source,
+    )
 
 
 def query_parameter_pattern(names: StripQueryParams) -> tuple[str, str] | None:
@@ -149,7 +257,7 @@ def query_parameter_pattern(names: StripQueryParams) -> tuple[str, str] | None:
 
 
 def _known(cls: type) -> list[str]:
-    return [f.name for f in fields(cls) if f.name != "source"]
+    return [f.name for f in fields(cls) if not f.metadata.get("internal")]
 
 
 def _mapping(raw: object, name: str, path: str, cls: type) -> dict[str, Any]:
@@ -190,6 +298,18 @@ def _bool(section: dict[str, Any], name: str, path: str) -> bool | None:
     raise UserError(f"{name}: {path}: expected true or false, got {_type(value)} {value!r}")
 
 
+def _return_on(section: dict[str, Any], name: str) -> ReturnOn:
+    value = section.get("return_on")
+    if value is None:
+        return DEFAULT_RETURN_ON
+    for choice in RETURN_ON_CHOICES:
+        if value == choice:
+            return choice
+    raise UserError(
+        f"{name}: retention.return_on: expected one of {', '.join(RETURN_ON_CHOICES)}, got {_type(value)} {value!r}"
+    )
+
+
 def _strip_query_params(value: object, name: str) -> StripQueryParams:
     path = "urls.strip_query_params"
     if value == ALL:
@@ -211,6 +331,83 @@ def _strip_query_params(value: object, name: str) -> StripQueryParams:
             raise UserError(f"{name}: {path}[{i}]: {item!r} is listed twice")
         names.append(item)
     return tuple(names)
+
+
+def _channels(section: dict[str, Any], name: str, base: Path) -> Channels:
+    """``channels.source_categories_csv``: the file is read now, so a bad row stops the build before it
+    starts, with the CSV's name and line."""
+    path = "channels.source_categories_csv"
+    value = section.get("source_categories_csv")
+    if value is None:
+        return Channels()
+    if not isinstance(value, str) or not value.strip():
+        raise UserError(f"{name}: {path}: expected the path of a CSV file, got {_type(value)} {value!r}")
+    csv_path = Path(value).expanduser()
+    csv_path = csv_path if csv_path.is_absolute() else base / csv_path
+    if not csv_path.is_file():
+        raise UserError(f"{name}: {path}: {csv_path} is not a file")
+    try:
+        rows = load_source_categories(csv_path)
+    except ValueError as exc:  # names the CSV and its line
+        raise UserError(f"{name}: {path}: {exc}") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError(f"{name}: {path}: cannot read {csv_path}: {exc}") from exc
+    return Channels(source_categories_csv=csv_path, csv_rows=tuple(rows.items()))
+
+
+def _event_names(value: object, name: str, path: str, pattern: re.Pattern[str], rule: str) -> list[str]:
+    """A list of distinct event names, each matching ``pattern`` (``rule`` says how in the error)."""
+    if not isinstance(value, list):
+        raise UserError(f"{name}: {path}: expected a list of event names, got {_type(value)}")
+    names: list[str] = []
+    for i, item in enumerate(value):
+        if not isinstance(item, str) or not pattern.match(item):
+            raise UserError(f"{name}: {path}[{i}]: {item!r} is not an event name ({rule})")
+        if item in names:
+            raise UserError(f"{name}: {path}[{i}]: {item!r} is listed twice")
+        names.append(item)
+    return names
+
+
+def _attribution_source(value: object, name: str) -> AttributionSource:
+    if value is None or value == DBT_GA4:
+        return DBT_GA4
+    if value == GA4_LAST_CLICK:
+        return GA4_LAST_CLICK
+    raise UserError(
+        f"{name}: attribution.source: expected {DBT_GA4} or {GA4_LAST_CLICK}, got {_type(value)} {value!r}"
+    )
+
+
+def _conversions(section: dict[str, Any], name: str) -> Conversions:
+    events_raw = section.get("events")
+    events = DEFAULT_CONVERSION_EVENTS
+    if events_raw is not None:
+        rule = "lower-case letters, digits and _, starting with a letter, at most 40 characters"
+        events = tuple(_event_names(events_raw, name, "conversions.events", _CONVERSION_EVENT, rule))
+        for i, event in enumerate(events):
+            if f"{event}_count" in RESERVED_COUNT_COLUMNS:
+                raise UserError(
+                    f"{name}: conversions.events[{i}]: {event!r} would add the column {event}_count, "
+                    "which fact_sessions already has with another meaning"
+                )
+    counting = section.get("counting")
+    if counting is None:
+        return Conversions(events=events)
+    if counting not in (ONCE_PER_EVENT, ONCE_PER_SESSION):
+        raise UserError(
+            f"{name}: conversions.counting: expected {ONCE_PER_EVENT} or {ONCE_PER_SESSION}, "
+            f"got {_type(counting)} {counting!r}"
+        )
+    return Conversions(events=events, counting=counting)
+
+
+def _funnel_stages(value: object, name: str) -> tuple[str, ...]:
+    rule = "letters, digits and _, starting with a letter, at most 40 characters"
+    stages = _event_names(value, name, "funnel.stages", _EVENT_NAME, rule)
+    if len(stages) < 2:
+        raise UserError(f"{name}: funnel.stages: a funnel needs at least 2 stages, got {len(stages)}")
+    return tuple(stages)
 
 
 def _type(value: object) -> str:

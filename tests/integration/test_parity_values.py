@@ -44,9 +44,23 @@ def _every_purchase_event_an_order(sessions: DataFrame) -> DataFrame:
     return sessions.withColumn("transactions", F.col("purchase_events"))
 
 
+def _referrals_as_organic_search(sessions: DataFrame) -> DataFrame:
+    """A plausible wrong channel rule: referral traffic grouped as Organic Search (a rule order swapped;
+    the sample's referral sessions are about a sixth of all)."""
+    channel = F.col("session_default_channel_group")
+    return sessions.withColumn(
+        "session_default_channel_group",
+        F.when(channel == F.lit("Referral"), F.lit("Organic Search")).otherwise(channel),
+    )
+
+
 @pytest.mark.parametrize(
     ("bug", "measure"),
-    [(_engaged_by_engagement_time, "engaged_sessions"), (_every_purchase_event_an_order, "orders")],
+    [
+        (_engaged_by_engagement_time, "engaged_sessions"),
+        (_every_purchase_event_an_order, "orders"),
+        (_referrals_as_organic_search, "channel_weighted_sessions"),
+    ],
 )
 def test_a_logic_bug_in_gold_fails_the_gate_on_its_measure(lake, export, monkeypatch, bug, measure) -> None:
     head = NessieClient(lake.nessie_api).get_reference(lake.lake_branch).hash

@@ -28,6 +28,7 @@ from pyspark.sql import functions as F
 
 from ga4lake.gold.models import GOLD_TABLES, apply_delta, build_gold, build_gold_incremental
 from ga4lake.gold.models.channels import channel_of_source
+from ga4lake.project import Project, Retention
 from tests.unit.conftest import STREAM_ID, ga4_event
 
 D1, D2, D3 = date(2021, 1, 1), date(2021, 1, 2), date(2021, 1, 3)
@@ -725,7 +726,8 @@ def test_retention_day0_is_cohort_size(gold):
     assert rows(gold["agg_retention_daily"], *cols) == sorted(
         [
             (D1, 0, D1, 2, 2, 1.0, 2, 1.0, False, False),  # Alice + Bob (Frank has no first_visit)
-            (D1, 1, D2, 2, 2, 1.0, 2, 1.0, True, False),  # Alice's 2nd session, Bob after midnight
+            # Alice's 2nd session; Bob's first session runs past midnight: no new session, no return
+            (D1, 1, D2, 2, 1, 0.5, 1, 0.5, True, False),
             (D1, 2, D3, 2, 0, 0.0, 0, 0.0, False, False),
             (D2, 0, D2, 1, 1, 1.0, 1, 1.0, False, False),
             (D2, 1, D3, 1, 1, 1.0, 1, 1.0, True, False),
@@ -733,6 +735,34 @@ def test_retention_day0_is_cohort_size(gold):
         ],
         key=repr,
     )
+
+
+def test_retention_any_event_counts_a_session_past_midnight_as_a_return(silver, gold):
+    """``retention.return_on: any_event``: Bob's first session crossing midnight makes him a D1 return,
+    which the default (``session_start``) does not; every other cell is the same under both rules."""
+    project = Project(retention=Retention(return_on="any_event"))
+    any_event = build_gold(silver, project=project)["agg_retention_daily"]
+    cols = ("cohort_date", "day_n", "returning_users", "returning_users_on_or_after")
+    d1 = [r for r in rows(any_event, *cols) if r[:2] == (D1, 1)]
+    assert d1 == [(D1, 1, 2, 2)]  # Alice's 2nd session and Bob after midnight
+    default = [r for r in rows(gold["agg_retention_daily"], *cols) if r[:2] == (D1, 1)]
+    assert default == [(D1, 1, 1, 1)]  # only Alice started a session on 01-02
+    others = {r for r in rows(any_event, *cols) if r[:2] != (D1, 1)}
+    assert others == {r for r in rows(gold["agg_retention_daily"], *cols) if r[:2] != (D1, 1)}
+
+
+def test_retention_session_start_ignores_days_without_a_session_start(spark):
+    """Unit of ``activity``: a session's events after midnight give no active day under session_start."""
+    from ga4lake.gold.models.retention import activity
+
+    prepared = spark.createDataFrame(
+        [("u", "s1", D1), ("u", "s1", D2), ("u", "s2", D3), ("u", None, D3)],
+        "user_pseudo_id string, session_key string, event_date date",
+    )
+    starts = sorted(tuple(r) for r in activity(prepared, "session_start").collect())
+    assert starts == [("u", D1), ("u", D3)]
+    every = sorted(tuple(r) for r in activity(prepared, "any_event").collect())
+    assert every == [("u", D1), ("u", D2), ("u", D3)]
 
 
 def test_traffic_source_daily(gold):

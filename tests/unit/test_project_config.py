@@ -16,6 +16,7 @@ from ga4lake.project import (
     DEFAULTS,
     Attribution,
     Project,
+    Retention,
     Urls,
     load_project,
     parse_project,
@@ -57,6 +58,12 @@ def test_values_are_read(tmp_path):
     project = load_project(path)
     assert project == Project(Attribution(7), Urls(("utm_source", "ref")))
     assert project.source == path
+
+
+def test_retention_return_on_is_read_and_defaults_to_session_start(tmp_path):
+    assert DEFAULTS.retention.return_on == "session_start"
+    project = load_project(_write(tmp_path, "retention:\n  return_on: any_event\n"))
+    assert project.retention == Retention("any_event")
 
 
 def test_all_strips_every_parameter(tmp_path):
@@ -124,6 +131,14 @@ def test_an_empty_list_strips_nothing(tmp_path):
         (
             "urls:\n  strip_query_params: [gclid, gclid]\n",
             "ga4lake.yml: urls.strip_query_params[1]: 'gclid' is listed twice",
+        ),
+        (
+            "retention:\n  return_on: first_event\n",
+            "ga4lake.yml: retention.return_on: expected one of session_start, any_event, got a string 'first_event'",
+        ),
+        (
+            "retention:\n  returns_on: any_event\n",
+            "ga4lake.yml: retention.returns_on: unknown key; known: return_on",
         ),
         ("attribution: [\n", "ga4lake.yml: not valid YAML (line 2)"),
     ],

@@ -170,7 +170,9 @@ def _luminance(color: tuple[float, float, float]) -> float:
 
 def test_every_stage_has_its_own_colour_and_the_funnel_labels_are_readable_on_it(bundle):
     (dash,) = bundle["dashboards"].values()
-    stages = re.findall(r"\(\d, '(\w+)',", (MODELS / "funnel_segments_daily.sql").read_text())
+    # funnel_segments_daily's stages are dbt var ga4lake_funnel_stages; its default is the colour map's
+    dbt_vars = yaml.safe_load((MODELS.parents[1] / "dbt_project.yml").read_text())["vars"]
+    stages = list(dbt_vars["ga4lake_funnel_stages"])
     colors = dash["metadata"]["label_colors"]
     assert list(colors) == stages and len(set(colors.values())) == len(stages) == 8
     for stage, hex_color in colors.items():

@@ -121,7 +121,19 @@ def test_command_line(tmp_path: Path):
     assert cmd[cmd.index("--profiles-dir") + 1] == str(DBT_DIR)
     assert cmd[cmd.index("--target-path") + 1] == str(tmp_path)
     assert cmd[cmd.index("--threads") + 1] == "2"
-    assert json.loads(cmd[cmd.index("--vars") + 1]) == {"a": "b"}
+    # ga4lake.yml's retention rule always goes along, so dbt's retention insight counts returns as gold
+    assert json.loads(cmd[cmd.index("--vars") + 1]) == {
+        "a": "b",
+        "ga4lake_retention_return_on": "session_start",
+    }
+
+
+def test_command_line_passes_the_configured_retention_rule(tmp_path: Path):
+    project = tmp_path / "ga4lake.yml"
+    project.write_text("retention:\n  return_on: any_event\n")
+    settings = load_settings({"GA4LAKE_PROJECT_FILE": str(project)})
+    cmd = dbt.dbt_command(settings, ["run"])
+    assert json.loads(cmd[cmd.index("--vars") + 1]) == {"ga4lake_retention_return_on": "any_event"}
 
 
 # -- the dbt project itself ---------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from ga4lake.project import ALL, DEFAULTS, Project, Urls
+from ga4lake.project import ALL, DEFAULTS, Project, Retention, Urls
 from ga4lake.validate import parity
 from ga4lake.validate.parity import CHECKS, PARITY_DIR, PARITY_MODELS, VALUE_CHECKS, ParityReport
 
@@ -54,6 +54,9 @@ def test_value_checks_cover_engagement_pages_orders_and_revenue():
         "page_views",
         "orders",
         "revenue_cents",
+        "channel_weighted_sessions",
+        "landing_page_sessions_sq",
+        "returning_d1_d7",
     }
     assert all(pm.measure == "rows" for pm in PARITY_MODELS)
     assert len({pm.model for pm in CHECKS}) == len(CHECKS)
@@ -67,6 +70,39 @@ def test_value_checks_read_one_day_before_the_range():
     assert "session_start_date BETWEEN DATE '2020-11-01' AND DATE '2021-01-31'" in sql
     rows = parity.compare_sql(PARITY_MODELS[1], START, END, "gold")
     assert "_shard_date BETWEEN DATE '2020-11-01' AND DATE '2021-01-31'" in rows
+
+
+def test_retention_reference_follows_the_configured_return_rule():
+    """The retention cells' reference counts returns by the same rule gold was built with."""
+    check = next(pm for pm in VALUE_CHECKS if pm.measure == "returning_d1_d7")
+    default = parity.compare_sql(check, START, END, "gold")
+    assert "GROUP BY session_key, user_pseudo_id" in default  # a return = a session start that day
+    any_event = parity.compare_sql(
+        check, START, END, "gold", project=Project(retention=Retention("any_event"))
+    )
+    assert "SELECT DISTINCT user_pseudo_id, event_date_dt AS active_date" in any_event
+    assert "GROUP BY session_key, user_pseudo_id" not in any_event
+    other = next(pm for pm in VALUE_CHECKS if pm.measure == "engaged_sessions")
+    assert parity.compare_sql(other, START, END, "gold") == parity.compare_sql(
+        other, START, END, "gold", project=Project(retention=Retention("any_event"))
+    )
+
+
+def test_channel_reference_reads_the_projects_source_categories():
+    from ga4lake.project import DEFAULTS, Channels
+
+    check = next(pm for pm in VALUE_CHECKS if pm.measure == "channel_weighted_sessions")
+    sql = parity.reference_sql(check, START, END)
+    assert parity.source_category_map_sql(DEFAULTS) in sql
+    # a ga4lake.yml CSV row reaches the reference as it reaches gold's channel rules
+    custom = Project(channels=Channels(csv_rows=(("newsite", "SOCIAL"),)))
+    assert "'newsite'" in parity.reference_sql(check, START, END, project=custom)
+    assert "'newsite'" not in sql
+    # the reference and the gold query weigh the channels with one list, every name the rule can return
+    weights = parity.channel_weights_sql()
+    assert weights in sql and weights in parity.gold_sql(check, START, END, "gold")
+    returned = set(re.findall(r"THEN '([A-Za-z -]+)'", sql)) | {"Unassigned"}
+    assert returned == set(parity.CHANNEL_ORDER)
 
 
 def test_every_gold_table_is_compared_once():
@@ -178,6 +214,8 @@ def test_select_models_by_model_or_gold_table():
         "fct_ga4__sessions.engaged_sessions",
         "ga4lake__transactions.orders",
         "ga4lake__transactions.revenue_cents",
+        "stg_ga4__sessions_traffic_sources.channel_weighted_sessions",
+        "fct_ga4__sessions.landing_page_sessions_sq",
         "fct_ga4__pages",
     ]
     assert parity.select_models(None) == list(CHECKS)

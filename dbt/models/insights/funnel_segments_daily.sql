@@ -1,11 +1,18 @@
 -- Funnel by session start date and segment (device, country, session channel): one row per day,
--- segment and stage (all eight, zeros included) with the sessions that reached the stage in the
+-- segment and stage (every stage, zeros included) with the sessions that reached the stage in the
 -- open funnel (any order) and in the closed funnel (every earlier stage first), and the previous
 -- stage's counts, so drop-off and conversion stay additive under any dashboard filter.
 -- Same rules as gold.agg_funnel_daily (src/ga4lake/gold/models/funnel.py): a session belongs to its
 -- start date, stage 1 is every session, stage k (closed) counts at its first event at or after the
 -- moment stage k-1 was reached. Summed over segments it equals agg_funnel_daily (integration test).
+-- The stages are var ga4lake_funnel_stages (ga4lake.yml funnel.stages; `ga4lake validate` passes the
+-- project's list, dbt_project.yml holds the default 8). A first stage session_start is reached at the
+-- session's first event, so it and the stage after it need only their first event's time; every later
+-- stage k needs all its times to find the first one at or after stage k-1. Columns are named by position.
 {{ config(materialized='table', indexes=[{'columns': ['event_date']}]) }}
+{%- set stages = var('ga4lake_funnel_stages') %}
+{%- set lead = 2 if stages[0] == 'session_start' else 1 %}
+{%- set event_stages = stages[1:] if stages[0] == 'session_start' else stages %}
 
 with sessions as (
     select
@@ -19,40 +26,39 @@ with sessions as (
 
 stage_event_times as (
     select
-        session_key,
-        min(event_timestamp_us) filter (where event_name = 'page_view') as page_view_at,
-        array_agg(event_timestamp_us) filter (where event_name = 'view_item') as view_item_times,
-        array_agg(event_timestamp_us) filter (where event_name = 'add_to_cart') as add_to_cart_times,
-        array_agg(event_timestamp_us) filter (where event_name = 'begin_checkout') as begin_checkout_times,
-        array_agg(event_timestamp_us) filter (where event_name = 'add_shipping_info') as add_shipping_info_times,
-        array_agg(event_timestamp_us) filter (where event_name = 'add_payment_info') as add_payment_info_times,
-        array_agg(event_timestamp_us) filter (where event_name = 'purchase') as purchase_times
+        {%- for s in stages %}
+        {%- set i = loop.index %}
+        {%- if i == 1 and s == 'session_start' %}
+        {%- elif i <= lead %}
+        min(event_timestamp_us) filter (where event_name = '{{ s }}') as s{{ i }}_at,
+        {%- else %}
+        array_agg(event_timestamp_us) filter (where event_name = '{{ s }}') as s{{ i }}_times,
+        {%- endif %}
+        {%- endfor %}
+        session_key
     from {{ source('gold', 'fact_events') }}
     where session_key is not null
-      and event_name in (
-          'page_view', 'view_item', 'add_to_cart', 'begin_checkout',
-          'add_shipping_info', 'add_payment_info', 'purchase'
-      )
+      and event_name in ({% for s in event_stages %}'{{ s }}'{% if not loop.last %}, {% endif %}{% endfor %})
     group by session_key
 ),
 
 closed_stage_times as (
-    -- page_view is never before the session's first event, so it needs no lower bound
+    -- the leading stages' first times are already in order (module comment)
     select
-        t.*,
-        vi.at as view_item_at,
-        ac.at as add_to_cart_at,
-        bc.at as begin_checkout_at,
-        si.at as add_shipping_info_at,
-        pi.at as add_payment_info_at,
-        pu.at as purchase_at
+        {%- for s in stages %}
+        {%- if loop.index > lead %}
+        c{{ loop.index }}.at as s{{ loop.index }}_at,
+        {%- endif %}
+        {%- endfor %}
+        t.*
     from stage_event_times as t
-    cross join lateral (select min(x) as at from unnest(t.view_item_times) as x where x >= t.page_view_at) as vi
-    cross join lateral (select min(x) as at from unnest(t.add_to_cart_times) as x where x >= vi.at) as ac
-    cross join lateral (select min(x) as at from unnest(t.begin_checkout_times) as x where x >= ac.at) as bc
-    cross join lateral (select min(x) as at from unnest(t.add_shipping_info_times) as x where x >= bc.at) as si
-    cross join lateral (select min(x) as at from unnest(t.add_payment_info_times) as x where x >= si.at) as pi
-    cross join lateral (select min(x) as at from unnest(t.purchase_times) as x where x >= pi.at) as pu
+    {%- for s in stages %}
+    {%- set i = loop.index %}
+    {%- if i > lead %}
+    {%- set previous = 't.s' ~ (i - 1) ~ '_at' if i - 1 <= lead else 'c' ~ (i - 1) ~ '.at' %}
+    cross join lateral (select min(x) as at from unnest(t.s{{ i }}_times) as x where x >= {{ previous }}) as c{{ i }}
+    {%- endif %}
+    {%- endfor %}
 ),
 
 session_stages as (
@@ -69,14 +75,16 @@ session_stages as (
     left join closed_stage_times as c on c.session_key = s.session_key
     cross join lateral (
         values
-            (1, 'session_start', true, true),
-            (2, 'page_view', c.page_view_at is not null, c.page_view_at is not null),
-            (3, 'view_item', c.view_item_times is not null, c.view_item_at is not null),
-            (4, 'add_to_cart', c.add_to_cart_times is not null, c.add_to_cart_at is not null),
-            (5, 'begin_checkout', c.begin_checkout_times is not null, c.begin_checkout_at is not null),
-            (6, 'add_shipping_info', c.add_shipping_info_times is not null, c.add_shipping_info_at is not null),
-            (7, 'add_payment_info', c.add_payment_info_times is not null, c.add_payment_info_at is not null),
-            (8, 'purchase', c.purchase_times is not null, c.purchase_at is not null)
+            {%- for s in stages %}
+            {%- set i = loop.index %}
+            {%- if i == 1 and s == 'session_start' %}
+            ({{ i }}, '{{ s }}', true, true)
+            {%- elif i <= lead %}
+            ({{ i }}, '{{ s }}', c.s{{ i }}_at is not null, c.s{{ i }}_at is not null)
+            {%- else %}
+            ({{ i }}, '{{ s }}', c.s{{ i }}_times is not null, c.s{{ i }}_at is not null)
+            {%- endif %}{{ ',' if not loop.last }}
+            {%- endfor %}
     ) as stage (stage_order, stage, reached_open, reached_closed)
 ),
 

@@ -3,8 +3,10 @@
 -- active, with the segment's cohort size. Day 0 is always present (returning = cohort size), so a
 -- retention rate under any filter is sum(returning_users) / sum of the day-0 rows' returning_users
 -- (the dashboard's metrics do exactly that); days without returns have no row (sparse: ~16x fewer
--- rows than the full grid). Same rules as gold.agg_retention_daily (src/ga4lake/gold/models/retention.py);
--- summed over segments it equals agg_retention_daily (integration test).
+-- rows than the full grid). Same rules as gold.agg_retention_daily (src/ga4lake/gold/models/retention.py),
+-- including what a return is: var ga4lake_retention_return_on (ga4lake.yml retention.return_on, passed
+-- by ga4lake) = session_start: a session started that day; any_event: any event that day. Summed over
+-- segments it equals agg_retention_daily (integration test).
 {{ config(materialized='table', indexes=[{'columns': ['cohort_date']}]) }}
 
 with user_days as (
@@ -23,6 +25,18 @@ cohort_members as (
     from user_days
     where has_first_visit
     group by user_pseudo_id
+),
+
+active_days as (
+{%- if var('ga4lake_retention_return_on') == 'any_event' %}
+    select user_pseudo_id, event_date from user_days
+{%- else %}
+    select distinct user_pseudo_id, session_start_date as event_date
+    from {{ source('gold', 'fact_sessions') }}
+    where user_pseudo_id is not null
+    union
+    select user_pseudo_id, cohort_date from cohort_members  -- day 0 is every member's, session or not
+{%- endif %}
 ),
 
 first_sessions as (
@@ -61,7 +75,7 @@ returns as (
         d.event_date - m.cohort_date as day_n,
         count(*) as returning_users
     from member_segments as m
-    inner join user_days as d
+    inner join active_days as d
         on d.user_pseudo_id = m.user_pseudo_id
         and d.event_date between m.cohort_date and m.cohort_date + 30
     group by m.cohort_date, m.device_category, m.country, m.channel, d.event_date - m.cohort_date

@@ -20,6 +20,7 @@ from typing import Any
 
 from ga4lake.clients.postgres import insights_schema
 from ga4lake.config import REPO_ROOT, Settings, setting
+from ga4lake.project import DEFAULT_FUNNEL_STAGES, load_project
 from ga4lake.sqlident import check_identifier
 
 DBT_DIR = REPO_ROOT / "dbt"
@@ -143,9 +144,21 @@ def dbt_command(
         args[0] in {"build", "run", "test", "seed", "snapshot", "compile"} or list(args[:2]) in _THREADED
     ):
         cmd += ["--threads", str(threads)]
-    if variables:
-        cmd += ["--vars", json.dumps(variables)]
+    # the modelling choices dbt's own SQL must share with gold (ga4lake.yml), then the caller's
+    cmd += ["--vars", json.dumps({**project_variables(settings), **(variables or {})})]
     return cmd
+
+
+def project_variables(settings: Settings) -> dict[str, Any]:
+    """dbt vars from ga4lake.yml: ``ga4lake_retention_return_on`` (``retention.return_on``) always, so dbt's
+    retention insight counts returns as gold does, and ``ga4lake_funnel_stages`` (``funnel.stages``) when
+    it differs from dbt_project.yml's default, so funnel_segments_daily and the funnel tests follow the
+    stages gold was built with (the default list is not repeated on every command line)."""
+    project = load_project(settings.project_file)
+    out: dict[str, Any] = {"ga4lake_retention_return_on": project.retention.return_on}
+    if project.funnel.stages != DEFAULT_FUNNEL_STAGES:
+        out["ga4lake_funnel_stages"] = list(project.funnel.stages)
+    return out
 
 
 def run_dbt(

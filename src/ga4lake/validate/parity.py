@@ -82,6 +82,24 @@ VALUE_CHECKS: tuple[ParityModel, ...] = (
     ParityModel(
         "ga4lake__transactions.revenue_cents", "fact_sessions", "ga4lake", "fact_sessions.revenue_cents"
     ),
+    ParityModel(
+        "stg_ga4__sessions_traffic_sources.channel_weighted_sessions",
+        "fact_sessions",
+        "dbt-ga4",
+        "fact_sessions.channel_weighted_sessions",
+    ),
+    ParityModel(
+        "fct_ga4__sessions.landing_page_sessions_sq",
+        "fact_sessions",
+        "dbt-ga4",
+        "fact_sessions.landing_page_sessions_sq",
+    ),
+    ParityModel(
+        "ga4lake__retention_daily.returning_d1_d7",
+        "agg_retention_daily",
+        "ga4lake",
+        "agg_retention_daily.returning_d1_d7",
+    ),
 )
 
 CHECKS: tuple[ParityModel, ...] = PARITY_MODELS + VALUE_CHECKS
@@ -160,6 +178,115 @@ def url_cleaning_sql(project: Project, column: str = "original_page_location") -
     return f"regexp_replace({column}, '{regex}', '{replacement}')"
 
 
+def retention_activity_sql(project: Project) -> str:
+    """The reference's ``(user_pseudo_id, active_date)`` rows under ga4lake.yml's ``retention.return_on``:
+    the start date of each session (the date of its first event) for ``session_start``, every date with
+    an event for ``any_event`` — the rule gold's agg_retention_daily applies (retention.activity)."""
+    if project.retention.return_on == "any_event":
+        return (
+            "    SELECT DISTINCT user_pseudo_id, event_date_dt AS active_date\n"
+            "    FROM export_events\n"
+            "    WHERE user_pseudo_id IS NOT NULL"
+        )
+    return (
+        "    SELECT user_pseudo_id, min(event_date_dt) AS active_date\n"
+        "    FROM export_events\n"
+        "    WHERE user_pseudo_id IS NOT NULL AND session_key IS NOT NULL\n"
+        "    GROUP BY session_key, user_pseudo_id"
+    )
+
+
+#: The default channel groups in the order of dbt-ga4's rule list: a channel's weight in the channel value
+#: check is its position (1-based); any other name weighs 100.
+CHANNEL_ORDER: tuple[str, ...] = (
+    "Direct",
+    "Cross-network",
+    "Paid Shopping",
+    "Paid Search",
+    "Paid Social",
+    "Paid Video",
+    "Display",
+    "Paid Other",
+    "Organic Shopping",
+    "Organic Social",
+    "Organic Video",
+    "Organic Search",
+    "Referral",
+    "Email",
+    "Affiliates",
+    "Audio",
+    "SMS",
+    "Mobile Push Notifications",
+    "Unassigned",
+)
+
+
+def channel_weights_sql() -> str:
+    """``VALUES ('Direct', 1), …``: the channel weights, one relation both engines read alike, so the
+    reference and the gold query weigh with one list."""
+    return "VALUES " + ", ".join(f"('{name}', {i})" for i, name in enumerate(CHANNEL_ORDER, 1))
+
+
+def gold_values(values: dict[str, str]) -> dict[str, str]:
+    """What a gold/<query>.sql is rendered with: the range and schema, plus the channel weights."""
+    return {**values, "channel_weights": channel_weights_sql()}
+
+
+def reference_values(
+    values: dict[str, str], project: Project = DEFAULTS, parity_dir: Path = PARITY_DIR
+) -> dict[str, str]:
+    """What a reference/<model>.sql is rendered with: the range, plus the shared session attribution and
+    the project's rules some value checks need (retention's active days, the source categories)."""
+    return {
+        **gold_values(values),
+        **project_values(project),
+        "session_attribution": _read("session_attribution.sql", parity_dir),
+        "retention_active_days": retention_activity_sql(project),
+    }
+
+
+def source_category_map_sql(project: Project) -> str:
+    """The project's source -> category mapping (built-in list plus ga4lake.yml's
+    ``channels.source_categories_csv``) as a Trino ``MAP`` literal: the same dict gold's channel rules read
+    (``Project.channels.source_categories``). ``element_at({source_category_map}, source)`` is NULL for an
+    unknown source, like gold's lookup. The loader refused quotes and backslashes in sources."""
+    categories = project.channels.source_categories
+    keys = ", ".join(f"'{k}'" for k in categories)
+    values = ", ".join(f"'{v}'" for v in categories.values())
+    return f"MAP(ARRAY[{keys}], ARRAY[{values}])" if categories else "MAP()"
+
+
+def project_values(project: Project) -> dict[str, str]:
+    """Placeholders a reference query may use for the project's modelling rules (ga4lake.yml), so the
+    reference reads the configuration gold was built with rather than a copy of it:
+
+    * ``{source_category_map}``: the source -> category ``MAP`` (:func:`source_category_map_sql`);
+    * ``{funnel_stages}``: ``funnel.stages`` as an ``ARRAY['session_start', …]`` literal, in order;
+    * ``{funnel_stage_count}``: how many stages;
+    * ``{conversion_events}``: ``conversions.events`` as an ``ARRAY[…]`` literal (``ARRAY[]`` when none).
+
+    Event names were validated on load (letters, digits, ``_``), so they need no quoting."""
+    stages = ", ".join(f"'{s}'" for s in project.funnel.stages)
+    events = ", ".join(f"'{e}'" for e in project.conversions.events)
+    return {
+        "source_category_map": source_category_map_sql(project),
+        "funnel_stages": f"ARRAY[{stages}]",
+        "funnel_stage_count": str(len(project.funnel.stages)),
+        "conversion_events": f"ARRAY[{events}]",
+    }
+
+
+def project_notes(project: Project) -> list[str]:
+    """Report notes for settings the references do not follow: ``attribution.source: ga4_last_click``
+    (dbt-ga4 has no such rule, so the traffic-source references keep the first non-direct event)."""
+    if project.attribution.source == DEFAULTS.attribution.source:
+        return []
+    return [
+        f"ga4lake.yml attribution.source is {project.attribution.source}: gold's session sources follow "
+        "GA4's last click where the export has it, the references dbt-ga4's rule (docs/configuration.md)"
+    ]
+
+
 def export_values(pm: ParityModel, values: dict[str, str], project: Project = DEFAULTS) -> dict[str, str]:
     """What export_events is rendered with: the range it reads and the project's URL rule. A value check
     reads one day more at the front, so it can tell a session that started before the range (gold dates
@@ -177,13 +304,17 @@ def reference_sql(
     """The reference count alone (Trino, lake only)."""
     values = sql_values(start, end, "unused")
     base = render(_read("export_events.sql", parity_dir), export_values(pm, values, project))
-    reference = render(_read(f"reference/{pm.model}.sql", parity_dir), values)
+    reference = render(
+        _read(f"reference/{pm.model}.sql", parity_dir), reference_values(values, project, parity_dir)
+    )
     return f"WITH export_events AS (\n{base}\n),\n\nreference AS (\n{reference}\n)\n\nSELECT reference_rows FROM reference"
 
 
 def gold_sql(pm: ParityModel, start: date, end: date, pg_schema: str, parity_dir: Path = PARITY_DIR) -> str:
     """The gold count in Trino SQL (``postgresql.<schema>.<table>``)."""
-    return render(_read(f"gold/{pm.gold_query}.sql", parity_dir), sql_values(start, end, pg_schema))
+    return render(
+        _read(f"gold/{pm.gold_query}.sql", parity_dir), gold_values(sql_values(start, end, pg_schema))
+    )
 
 
 def gold_sql_postgres(
@@ -208,8 +339,10 @@ def compare_sql(
     parts = {
         **values,
         "export_events": render(_read("export_events.sql", parity_dir), export_values(pm, values, project)),
-        "reference": render(_read(f"reference/{pm.model}.sql", parity_dir), values),
-        "gold": render(_read(f"gold/{pm.gold_query}.sql", parity_dir), values),
+        "reference": render(
+            _read(f"reference/{pm.model}.sql", parity_dir), reference_values(values, project, parity_dir)
+        ),
+        "gold": render(_read(f"gold/{pm.gold_query}.sql", parity_dir), gold_values(values)),
         "model": pm.model,
         "gold_table": pm.gold_table,
     }
@@ -426,6 +559,7 @@ def run_parity(
         {pm.gold_table for pm in checks} if gold_source == "lake" else existing_gold_tables(settings, schema)
     )
     run = _Run(settings, start, end, schema, report.mode, parity_dir, project_of(settings), connector)
+    report.notes.extend(project_notes(run.project))
     measured = measure(run, checks, tables, progress)
     report.rows = judge(checks, measured, tables, threshold, schema)
     reused = sum(m.reused for m in measured.values())

@@ -7,20 +7,7 @@
 -- (plus the source's category), so it adds no rows — except when a raw NULL and a literal '(none)'
 -- medium or campaign of one source map to different channels, which the sample does not do.
 WITH sessions AS (
-    SELECT
-        session_key,
-        min(event_date_dt) AS session_start_date,
-        min_by(
-            CAST(ROW(event_source, event_medium, event_campaign) AS ROW(source varchar, medium varchar, campaign varchar)),
-            event_timestamp
-        ) FILTER (
-            WHERE event_name NOT IN ('session_start', 'first_visit')
-              AND event_source IS NOT NULL
-              AND event_source <> '(direct)'
-        ) AS attribution
-    FROM export_events
-    WHERE session_key IS NOT NULL
-    GROUP BY session_key
+{session_attribution}
 )
 
 SELECT count(*) AS reference_rows

@@ -10,49 +10,31 @@ few capitalised entries (e.g. ``Google Shopping``) that can never match there, w
 
 from __future__ import annotations
 
-import csv
-from pathlib import Path
+from collections.abc import Mapping
 
 from pyspark.sql import Column
 from pyspark.sql import functions as F
 
-SEARCH = "SEARCH"
-SOCIAL = "SOCIAL"
-VIDEO = "VIDEO"
-SHOPPING = "SHOPPING"
+from ga4lake.source_categories import (
+    CATEGORIES,
+    SEARCH,
+    SHOPPING,
+    SOCIAL,
+    SOURCE_CATEGORIES,
+    SOURCE_CATEGORIES_CSV,
+    VIDEO,
+    load_source_categories,
+)
 
-CATEGORIES = (SEARCH, SOCIAL, VIDEO, SHOPPING)
-SOURCE_CATEGORIES_CSV = Path(__file__).with_name("source_categories.csv")
-
-
-def load_source_categories(path: Path = SOURCE_CATEGORIES_CSV) -> dict[str, str]:
-    """source (lower-case) -> SEARCH | SOCIAL | VIDEO | SHOPPING, from a two-column CSV (package data).
-
-    Data, not code: the list is long, grows, and is what a site would extend. A malformed row (unknown
-    category, upper-case or quoted source, duplicate) is an error naming its line, never a silent skip."""
-    out: dict[str, str] = {}
-    with path.open(newline="") as fh:
-        reader = csv.reader(fh)
-        if next(reader, None) != ["source", "source_category"]:
-            raise ValueError(f"{path}: the header must be source,source_category")
-        for lineno, row in enumerate(reader, 2):
-            if len(row) != 2 or row[1] not in CATEGORIES:
-                raise ValueError(
-                    f"{path}:{lineno}: expected <source>,<one of {', '.join(CATEGORIES)}>: {row}"
-                )
-            source = row[0]
-            if source != source.lower() or not source.strip() or "'" in source or "\\" in source:
-                raise ValueError(
-                    f"{path}:{lineno}: a source is lower-case, non-empty, without quotes: {source!r}"
-                )
-            if source in out:
-                raise ValueError(f"{path}:{lineno}: {source!r} is listed twice")
-            out[source] = row[1]
-    return out
-
-
-#: Partial by design (see module doc).
-SOURCE_CATEGORIES: dict[str, str] = load_source_categories()
+__all__ = [
+    "CATEGORIES",
+    "SOURCE_CATEGORIES",
+    "SOURCE_CATEGORIES_CSV",
+    "channel_of_source",
+    "default_channel_group",
+    "load_source_categories",
+    "source_category",
+]
 
 # rlike is a substring search, so whole-string patterns are anchored
 _PAID = r"^(.*cp.*|ppc|retargeting|paid.*)$"
@@ -62,16 +44,19 @@ _DISPLAY = ("display", "banner", "expandable", "interstitial", "cpm")
 _SOCIAL_MEDIA = ("social", "social-network", "social-media", "sm", "social network", "social media")
 
 
-def source_category(source: Column) -> Column:
-    """Category of a source, NULL when the source is NULL or not in the (partial) mapping."""
-    return F.when(source.isNotNull(), F.try_element_at(_category_map(), source))
+def source_category(source: Column, categories: Mapping[str, str] = SOURCE_CATEGORIES) -> Column:
+    """Category of a source, NULL when the source is NULL or not in the (partial) mapping.
+
+    ``categories``: the built-in mapping, or the project's (``Project.channels.source_categories``:
+    built-in plus the rows of ga4lake.yml's ``channels.source_categories_csv``)."""
+    return F.when(source.isNotNull(), F.try_element_at(_category_map(categories), source))
 
 
-def _category_map() -> Column:
+def _category_map(categories: Mapping[str, str]) -> Column:
     # one SQL literal map (parsed once by the JVM) instead of hundreds of F.lit round trips; the loader
     # refused quotes and backslashes, so the keys are safe inside SQL string literals
-    pairs = ", ".join(f"'{k}', '{v}'" for k, v in SOURCE_CATEGORIES.items())
-    return F.expr(f"map({pairs})")
+    pairs = ", ".join(f"'{k}', '{v}'" for k, v in categories.items())
+    return F.expr(f"map({pairs})") if pairs else F.create_map().cast("map<string,string>")
 
 
 def default_channel_group(source: Column, medium: Column, category: Column, campaign: Column) -> Column:
@@ -112,6 +97,8 @@ def default_channel_group(source: Column, medium: Column, category: Column, camp
     )
 
 
-def channel_of_source(source: Column, medium: Column, campaign: Column) -> Column:
+def channel_of_source(
+    source: Column, medium: Column, campaign: Column, categories: Mapping[str, str] = SOURCE_CATEGORIES
+) -> Column:
     """Channel for raw source/medium/campaign values (category looked up from the source)."""
-    return default_channel_group(source, medium, source_category(source), campaign)
+    return default_channel_group(source, medium, source_category(source, categories), campaign)

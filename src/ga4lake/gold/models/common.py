@@ -11,7 +11,7 @@ from datetime import date, timedelta
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from ga4lake.lake.silver import b64md5
+from ga4lake.lake.silver import b64md5, col_or_null
 from ga4lake.project import (
     DEFAULT_LOOKBACK_DAYS,
     DEFAULT_STRIP_QUERY_PARAMS,
@@ -187,6 +187,11 @@ def prepare(
         campaign.alias("event_campaign"),
         F.col("event_term"),
         F.col("event_content"),
+        # GA4's own session attribution (ga4lake.yml attribution.source: ga4_last_click); silver has the
+        # columns (NULL before the export added the field), a frame without them reads NULL too
+        F.lower(col_or_null(events, "last_click_source")).alias("last_click_source"),
+        F.lower(col_or_null(events, "last_click_medium")).alias("last_click_medium"),
+        F.lower(col_or_null(events, "last_click_campaign")).alias("last_click_campaign"),
         F.col("gclid"),
         F.col("event_value"),
         F.col("currency"),

@@ -1,5 +1,7 @@
 """Daily e-commerce funnel: sessions and users reaching each stage, open and closed.
 
+The stages are ga4lake.yml's ``funnel.stages`` (default: the 8 e-commerce stages of ``STAGES``).
+
 * **open**: the session has at least one event of the stage (any order);
 * **closed**: the session reached every earlier stage and this one in order — stage k counts at the
   first stage-k event at or after the moment stage k-1 was reached.
@@ -14,71 +16,99 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from pyspark.sql import DataFrame, Window
+from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
 from ga4lake.gold.models.common import in_window, ratio
-from ga4lake.gold.models.spec import GoldDelta, TableSpec, from_prepared
+from ga4lake.gold.models.spec import FullInputs, GoldDelta, TableSpec
+from ga4lake.project import DEFAULT_FUNNEL_STAGES
 
 if TYPE_CHECKING:
     from ga4lake.gold.models.windows import DeltaInputs
 
-STAGES = (
-    "session_start",
-    "page_view",
-    "view_item",
-    "add_to_cart",
-    "begin_checkout",
-    "add_shipping_info",
-    "add_payment_info",
-    "purchase",
-)
+#: the default stages (ga4lake.yml ``funnel.stages`` overrides them)
+STAGES = DEFAULT_FUNNEL_STAGES
+SESSION_START = "session_start"
 
 
-def agg_funnel_daily(prepared: DataFrame) -> DataFrame:
-    later = STAGES[2:]  # page_view needs no array: no page_view precedes the session's first event
+def _first_reach_only(stages: tuple[str, ...]) -> int:
+    """How many leading stages need only the session's *first* event of the stage: stage 1 (the fold
+    starts there) and, after a ``session_start`` stage 1 (reached at the session's first event, before
+    any other), stage 2 too. Their times are one ``min`` instead of a collected array."""
+    return 2 if stages[0] == SESSION_START else 1
+
+
+def agg_funnel_daily(prepared: DataFrame, stages: tuple[str, ...] = STAGES) -> DataFrame:
+    """``stages``: the funnel's event names in order (ga4lake.yml ``funnel.stages``, at least 2). A
+    ``session_start`` first stage is reached by every session at its first event (module doc); any other
+    stage, wherever it stands, is reached by an event of that name."""
+    lead = _first_reach_only(stages)
+    later = stages[lead:]
     sessions = prepared.where(F.col("session_key").isNotNull())
+
+    def first_of(stage: str) -> Column:
+        return F.min(F.when(F.col("event_name") == F.lit(stage), F.col("event_timestamp_us")))
+
+    lead_cols = [f"lead_{i}" for i in range(lead)]
     starts = sessions.groupBy("session_key", "user_pseudo_id").agg(
         F.min("event_date").alias("event_date"),
         F.min("event_timestamp_us").alias("start_us"),
-        F.min(F.when(F.col("is_page_view"), F.col("event_timestamp_us"))).alias("page_view_us"),
+        *[
+            (F.min("event_timestamp_us") if i == 0 and s == SESSION_START else first_of(s)).alias(
+                lead_cols[i]
+            )
+            for i, s in enumerate(stages[:lead])
+        ],
     )
-    # only the (few) e-commerce events need their times collected
-    times = (
-        sessions.where(F.col("event_name").isin(*later))
-        .groupBy("session_key")
-        .agg(
-            *[
-                F.collect_list(F.when(F.col("event_name") == F.lit(s), F.col("event_timestamp_us"))).alias(s)
-                for s in later
-            ]
+    # only the (usually few) events of the later stages need their times collected; a stage's array
+    # column is named by position, as an event may stand in two stages
+    later_cols = [f"stage_{i}" for i in range(len(later))]
+    per_session = starts
+    if later:
+        times = (
+            sessions.where(F.col("event_name").isin(*later))
+            .groupBy("session_key")
+            .agg(
+                *[
+                    F.collect_list(
+                        F.when(F.col("event_name") == F.lit(s), F.col("event_timestamp_us"))
+                    ).alias(c)
+                    for s, c in zip(later, later_cols, strict=True)
+                ]
+            )
         )
-    )
-    per_session = starts.join(times, "session_key", "left").select(
+        per_session = starts.join(times, "session_key", "left")
+    per_session = per_session.select(
         F.col("event_date"),
         F.col("user_pseudo_id"),
         F.col("start_us"),
-        F.col("page_view_us"),
-        *[F.coalesce(F.col(s), F.array().cast("array<bigint>")).alias(s) for s in later],
+        *[F.col(c) for c in lead_cols],
+        *[F.coalesce(F.col(c), F.array().cast("array<bigint>")).alias(c) for c in later_cols],
     )
     # closed funnel as one left fold over the stages: reached_k = first stage-k time >= reached_{k-1}
+    # (the leading stages' first times are already in order: stage 2 follows a session_start stage 1)
     zero = F.struct(
-        F.col("page_view_us").alias("at"),
-        F.array(F.col("start_us"), F.col("page_view_us")).cast("array<bigint>").alias("reached"),
+        F.col(lead_cols[-1]).alias("at"),
+        F.array(*[F.col(c) for c in lead_cols]).cast("array<bigint>").alias("reached"),
     )
 
     def step(acc, times):
         at = F.array_min(F.filter(times, lambda t: t >= acc["at"]))
         return F.struct(at.alias("at"), F.concat(acc["reached"], F.array(at)).alias("reached"))
 
+    closed = (
+        F.aggregate(F.array(*[F.col(c) for c in later_cols]), zero, step)["reached"]
+        if later
+        else zero["reached"]
+    )
     timed = per_session.select(
         F.col("event_date"),
         F.col("user_pseudo_id"),
         F.col("start_us"),
-        F.array(F.col("start_us"), F.col("page_view_us"), *[F.array_min(F.col(s)) for s in later]).alias(
+        F.array(*[F.col(c) for c in lead_cols], *[F.array_min(F.col(c)) for c in later_cols]).alias(
             "open_us"
         ),
-        F.aggregate(F.array(*[F.col(s) for s in later]), zero, step)["reached"].alias("closed_us"),
+        closed.alias("closed_us"),
     )
     stage_rows = F.array(
         *[
@@ -88,7 +118,7 @@ def agg_funnel_daily(prepared: DataFrame) -> DataFrame:
                 F.col("open_us")[i].alias("open_us"),
                 F.col("closed_us")[i].alias("closed_us"),
             )
-            for i, s in enumerate(STAGES)
+            for i, s in enumerate(stages)
         ]
     )
     exploded = timed.select(
@@ -134,9 +164,13 @@ def agg_funnel_daily(prepared: DataFrame) -> DataFrame:
     )
 
 
+def _full(f: FullInputs) -> DataFrame:
+    return agg_funnel_daily(f.prepared, f.project.funnel.stages)
+
+
 def _delta(d: DeltaInputs) -> GoldDelta:
     """A session belongs to its start date: the session range's days, from whole sessions."""
-    rows = agg_funnel_daily(d.s_window).where(in_window(d.s_lo, d.s_hi))
+    rows = agg_funnel_daily(d.s_window, d.project.funnel.stages).where(in_window(d.s_lo, d.s_hi))
     return GoldDelta(rows, "event_date", d.dates("event_date", d.s_days))
 
 
@@ -147,7 +181,7 @@ TABLES = (
         "event_date",
         "open and closed e-commerce funnel per session start date and stage",
         scope_column="event_date",
-        full=from_prepared(agg_funnel_daily),
+        full=_full,
         delta=_delta,
     ),
 )

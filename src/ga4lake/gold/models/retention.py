@@ -2,8 +2,11 @@
 
 A user's cohort is the date of their ``first_visit`` event (the first one, if GA4 sent several);
 users without a first_visit in the data (acquired before the export starts) belong to no cohort, so
-cohorts are new users, as GA4's cohort reports count them. A cohort member *returns on day n* when
-they have any event on cohort_date + n; day 0 is therefore the cohort size. "On or after day n" counts
+cohorts are new users, as GA4's cohort reports count them. A cohort member *returns on day n* when they
+start a new session on cohort_date + n (ga4lake.yml ``retention.return_on: session_start``, the default:
+a session's start date is the date of its first event, so a first session running past midnight is not
+a D1 return), or, with ``return_on: any_event``, when they have any event that day. Day 0 is the cohort
+size under both. "On or after day n" counts
 members active on any day in [n, 30] (bounded, so a cohort's rows are final 30 days after it).
 Rows exist only for days already observed (cohort_date + day_n <= the last event_date in the data),
 so a young cohort has no misleading zeros.
@@ -18,7 +21,8 @@ from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
 from ga4lake.gold.models.common import RETENTION_DAYS, ratio
-from ga4lake.gold.models.spec import GoldDelta, TableSpec, from_prepared
+from ga4lake.gold.models.spec import FullInputs, GoldDelta, TableSpec
+from ga4lake.project import DEFAULT_RETURN_ON, ReturnOn
 
 if TYPE_CHECKING:
     from ga4lake.gold.models.windows import DeltaInputs
@@ -33,10 +37,19 @@ def cohort_members(prepared: DataFrame) -> DataFrame:
     )
 
 
-def activity(prepared: DataFrame) -> DataFrame:
-    """Distinct (user_pseudo_id, event_date) with any event."""
+def activity(prepared: DataFrame, return_on: ReturnOn = DEFAULT_RETURN_ON) -> DataFrame:
+    """Distinct (user_pseudo_id, event_date) on which a user counts as active.
+
+    ``session_start``: the start date of each of the user's sessions (the date of the session's first
+    event, as fact_sessions.session_start_date); events without a session start nothing. ``any_event``:
+    every date with any event of the user."""
+    users = prepared.where(F.col("user_pseudo_id").isNotNull())
+    if return_on == "any_event":
+        return users.select(F.col("user_pseudo_id"), F.col("event_date")).distinct()
     return (
-        prepared.where(F.col("user_pseudo_id").isNotNull())
+        users.where(F.col("session_key").isNotNull())
+        .groupBy("session_key", "user_pseudo_id")
+        .agg(F.min("event_date").alias("event_date"))
         .select(F.col("user_pseudo_id"), F.col("event_date"))
         .distinct()
     )
@@ -44,6 +57,8 @@ def activity(prepared: DataFrame) -> DataFrame:
 
 def retention(members: DataFrame, active: DataFrame, last_date: DataFrame) -> DataFrame:
     """Retention rows from cohort members, their active days and a one-row ``last_date`` frame."""
+    # every member is active on day 0 (its first_visit), even when that event has no session
+    day0 = members.select(F.col("cohort_date"), F.col("user_pseudo_id"), F.lit(0).alias("day_n"))
     days = (
         members.join(active, "user_pseudo_id")
         .select(
@@ -52,6 +67,8 @@ def retention(members: DataFrame, active: DataFrame, last_date: DataFrame) -> Da
             F.date_diff(F.col("event_date"), F.col("cohort_date")).alias("day_n"),
         )
         .where((F.col("day_n") >= 0) & (F.col("day_n") <= RETENTION_DAYS))
+        .unionByName(day0)
+        .distinct()
     )
     returning = days.groupBy("cohort_date", "day_n").agg(
         F.count_distinct("user_pseudo_id").alias("returning")
@@ -108,9 +125,13 @@ def retention(members: DataFrame, active: DataFrame, last_date: DataFrame) -> Da
     )
 
 
-def agg_retention_daily(prepared: DataFrame) -> DataFrame:
+def agg_retention_daily(prepared: DataFrame, return_on: ReturnOn = DEFAULT_RETURN_ON) -> DataFrame:
     last_date = prepared.agg(F.max("event_date").alias("last_date"))
-    return retention(cohort_members(prepared), activity(prepared), last_date)
+    return retention(cohort_members(prepared), activity(prepared, return_on), last_date)
+
+
+def _full(f: FullInputs) -> DataFrame:
+    return agg_retention_daily(f.prepared, f.project.retention.return_on)
 
 
 def _delta(d: DeltaInputs) -> GoldDelta:
@@ -125,7 +146,7 @@ def _delta(d: DeltaInputs) -> GoldDelta:
     members = cohort_members(r_window).join(earlier_cohorts, "user_pseudo_id", "left_anti")
     last_date = r_window.agg(F.max("event_date").alias("last_date"))
     return GoldDelta(
-        retention(members, activity(r_window), last_date),
+        retention(members, activity(r_window, d.project.retention.return_on), last_date),
         "cohort_date",
         d.dates_up_to_data("cohort_date", r_lo, d.t_hi),
     )
@@ -138,7 +159,7 @@ TABLES = (
         "cohort_date",
         "first-visit cohorts x day 0..30: returning users, rates on and on-or-after day n",
         scope_column="cohort_date",
-        full=from_prepared(agg_retention_daily),
+        full=_full,
         delta=_delta,
     ),
 )

@@ -9,15 +9,29 @@ from that day alone.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from ga4lake.gold.models.channels import SOURCE_CATEGORIES
 from ga4lake.gold.models.common import money_sum
 from ga4lake.gold.models.sessions import attribution_columns, attribution_event
-from ga4lake.gold.models.spec import TableSpec, day_local, from_prepared
+from ga4lake.gold.models.spec import FullInputs, GoldDelta, TableSpec
+from ga4lake.project import DBT_GA4, AttributionSource
+
+if TYPE_CHECKING:
+    from ga4lake.gold.models.windows import DeltaInputs
 
 
-def fact_session_days(prepared: DataFrame) -> DataFrame:
+def fact_session_days(
+    prepared: DataFrame,
+    categories: Mapping[str, str] = SOURCE_CATEGORIES,
+    attribution_source: AttributionSource = DBT_GA4,
+) -> DataFrame:
+    """``categories``: the source -> category mapping behind the channel (ga4lake.yml ``channels``);
+    ``attribution_source``: which rule picks the day's source (``attribution.source``)."""
     agg = (
         prepared.where(F.col("session_key").isNotNull())
         .groupBy("session_partition_key", "session_key", "client_key", "user_pseudo_id", "stream_id")
@@ -33,7 +47,7 @@ def fact_session_days(prepared: DataFrame) -> DataFrame:
             money_sum(F.col("event_value_in_usd")).alias("event_value_in_usd"),
             F.count(F.when(F.col("is_purchase"), F.lit(1))).alias("purchase_events"),
             F.count(F.when(~F.col("is_start_event"), F.lit(1))).alias("non_start_event_count"),
-            attribution_event().alias("attr"),
+            attribution_event(attribution_source).alias("attr"),
         )
     )
     return agg.select(
@@ -53,8 +67,18 @@ def fact_session_days(prepared: DataFrame) -> DataFrame:
         F.col("event_value_in_usd"),
         F.col("purchase_events"),
         (F.col("non_start_event_count") > 0).alias("has_non_start_events"),
-        *attribution_columns("attr"),
+        *attribution_columns("attr", categories=categories),
     )
+
+
+def _full(f: FullInputs) -> DataFrame:
+    return fact_session_days(f.prepared, f.project.channels.source_categories, f.project.attribution.source)
+
+
+def _delta(d: DeltaInputs) -> GoldDelta:
+    """Every value depends on its day's events only: the touched days from their own events."""
+    rows = fact_session_days(d.day_events, d.project.channels.source_categories, d.project.attribution.source)
+    return GoldDelta(rows, "session_partition_date", d.touched("session_partition_date"))
 
 
 TABLES = (
@@ -64,7 +88,7 @@ TABLES = (
         "session_partition_date",
         "one row per session x event_date (fct_ga4__sessions_daily)",
         scope_column="session_partition_date",
-        full=from_prepared(fact_session_days),
-        delta=day_local(fact_session_days, "session_partition_date"),
+        full=_full,
+        delta=_delta,
     ),
 )

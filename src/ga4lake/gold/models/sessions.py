@@ -10,12 +10,13 @@ session's first event that is not session_start/first_visit (as ``dim_ga4__sessi
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from ga4lake.gold.models.channels import default_channel_group, source_category
+from ga4lake.gold.models.channels import SOURCE_CATEGORIES, default_channel_group, source_category
 from ga4lake.gold.models.common import (
     DEVICE_GEO_SOURCE_FIELDS,
     DIRECT_SOURCE,
@@ -25,6 +26,15 @@ from ga4lake.gold.models.common import (
     order_key,
 )
 from ga4lake.gold.models.spec import FullInputs, GoldDelta, TableSpec
+from ga4lake.project import (
+    DBT_GA4,
+    DEFAULTS,
+    GA4_LAST_CLICK,
+    ONCE_PER_SESSION,
+    AttributionSource,
+    Conversions,
+    Project,
+)
 
 if TYPE_CHECKING:
     from ga4lake.gold.models.windows import DeltaInputs
@@ -41,24 +51,46 @@ _FIRST_EVENT_FIELDS = (
 _ATTRIBUTION_FIELDS = ("event_source", "event_medium", "event_campaign", "event_term", "event_content")
 
 
-def attribution_event() -> Column:
+def attribution_event(source: AttributionSource = DBT_GA4) -> Column:
     """Aggregate: source/medium/campaign/term/content of the group's first non-direct event that is not
     session_start/first_visit (docs/semantics.md#session-traffic-source), NULL when there is none. Ties
-    broken by event_key."""
+    broken by event_key.
+
+    ``source`` (ga4lake.yml ``attribution.source``): ``ga4_last_click`` takes GA4's own
+    ``session_traffic_source_last_click`` source/medium/campaign of the group's first event that carries
+    one (term and content NULL: the field has none), and falls back to the rule above for a group
+    without it (an export that predates the field, or events GA4 sent without it)."""
     eligible = (
         ~F.col("is_start_event")
         & F.col("event_source").isNotNull()
         & (F.col("event_source") != F.lit(DIRECT_SOURCE))
     )
-    return F.min_by(F.struct(*[F.col(c) for c in _ATTRIBUTION_FIELDS]), F.when(eligible, order_key()))
+    dbt_ga4 = F.min_by(F.struct(*[F.col(c) for c in _ATTRIBUTION_FIELDS]), F.when(eligible, order_key()))
+    if source != GA4_LAST_CLICK:
+        return dbt_ga4
+    none = F.lit(None).cast("string")
+    last_click = F.min_by(
+        F.struct(
+            F.col("last_click_source").alias("event_source"),
+            F.col("last_click_medium").alias("event_medium"),
+            F.col("last_click_campaign").alias("event_campaign"),
+            none.alias("event_term"),
+            none.alias("event_content"),
+        ),
+        F.when(F.col("last_click_source").isNotNull(), order_key()),
+    )
+    return F.coalesce(last_click, dbt_ga4)
 
 
-def attribution_columns(attr: str, prefix: str = "session_") -> list[Column]:
+def attribution_columns(
+    attr: str, prefix: str = "session_", categories: Mapping[str, str] = SOURCE_CATEGORIES
+) -> list[Column]:
     """dbt-ga4's session_* columns from an ``attribution_event()`` struct column: the chosen event's
-    values (NULL medium/campaign/term/content -> ``(none)``), or (direct)/(none)/Direct without one."""
+    values (NULL medium/campaign/term/content -> ``(none)``), or (direct)/(none)/Direct without one.
+    ``categories``: the source -> category mapping (the project's, ga4lake.yml ``channels``)."""
     a = F.col(attr)
     found = a["event_source"].isNotNull()
-    category = source_category(a["event_source"])
+    category = source_category(a["event_source"], categories)
     return [
         F.coalesce(a["event_source"], F.lit(DIRECT_SOURCE)).alias(f"{prefix}source"),
         F.coalesce(a["event_medium"], F.lit(NONE)).alias(f"{prefix}medium"),
@@ -86,8 +118,29 @@ def orders(prepared: DataFrame) -> DataFrame:
     )
 
 
-def session_base(prepared: DataFrame) -> DataFrame:
-    """Every session aggregate the session-grained tables need (one groupBy over the events)."""
+def conversion_columns(conversions: Conversions) -> list[str]:
+    """fact_sessions' ``<event>_count`` column names, one per conversion event (dbt-ga4's
+    ``conversion_events``), in the configured order."""
+    return [f"{e}_count" for e in conversions.events]
+
+
+def conversion_counts(conversions: Conversions) -> list[Column]:
+    """Aggregates: per conversion event, its events in the group (``once_per_event``) or 1 when the group
+    has any (``once_per_session``); 0 when none, so the column is never NULL."""
+    out = []
+    for event, column in zip(conversions.events, conversion_columns(conversions), strict=True):
+        n = F.count(F.when(F.col("event_name") == F.lit(event), F.lit(1)))
+        value = F.least(n, F.lit(1).cast("long")) if conversions.counting == ONCE_PER_SESSION else n
+        out.append(value.alias(column))
+    return out
+
+
+def session_base(prepared: DataFrame, project: Project = DEFAULTS) -> DataFrame:
+    """Every session aggregate the session-grained tables need (one groupBy over the events).
+
+    ``project``: its source -> category mapping sets the session's channel, its conversion events add
+    the ``<event>_count`` columns (ga4lake.yml ``channels`` and ``conversions``)."""
+    conversions = conversion_columns(project.conversions)
     first = F.min_by(
         F.struct(*[F.col(c) for c in _FIRST_EVENT_FIELDS]),
         F.struct(F.col("is_start_event"), F.col("event_timestamp_us"), F.col("event_key")),
@@ -113,7 +166,8 @@ def session_base(prepared: DataFrame) -> DataFrame:
             money_sum(F.col("event_value_in_usd")).alias("event_value_in_usd"),
             first.alias("first"),
             exit_page.alias("exit"),
-            attribution_event().alias("attr"),
+            attribution_event(project.attribution.source).alias("attr"),
+            *conversion_counts(project.conversions),
         )
     )
     by_session = (
@@ -169,7 +223,8 @@ def session_base(prepared: DataFrame) -> DataFrame:
         F.col("first.user_source").alias("user_source"),
         F.col("first.user_medium").alias("user_medium"),
         F.col("first.user_campaign").alias("user_campaign"),
-        *attribution_columns("attr"),
+        *attribution_columns("attr", categories=project.channels.source_categories),
+        *[F.col(c) for c in conversions],
     )
 
 
@@ -212,17 +267,22 @@ FACT_SESSIONS_COLUMNS = (
 )
 
 
-def fact_sessions(prepared: DataFrame) -> DataFrame:
-    return session_base(prepared).select(*[F.col(c) for c in FACT_SESSIONS_COLUMNS])
+def fact_sessions_columns(project: Project = DEFAULTS) -> list[str]:
+    """fact_sessions' columns: the fixed ones, then one ``<event>_count`` per conversion event."""
+    return [*FACT_SESSIONS_COLUMNS, *conversion_columns(project.conversions)]
+
+
+def fact_sessions(prepared: DataFrame, project: Project = DEFAULTS) -> DataFrame:
+    return session_base(prepared, project).select(*[F.col(c) for c in fact_sessions_columns(project)])
 
 
 def _full(f: FullInputs) -> DataFrame:
-    return f.sessions.select(*[F.col(c) for c in FACT_SESSIONS_COLUMNS])
+    return f.sessions.select(*[F.col(c) for c in fact_sessions_columns(f.project)])
 
 
 def _delta(d: DeltaInputs) -> GoldDelta:
     """Sessions starting the day before .. the day after a touched day (a session spans two dates)."""
-    rows = d.s_base.select(*[F.col(c) for c in FACT_SESSIONS_COLUMNS])
+    rows = d.s_base.select(*[F.col(c) for c in fact_sessions_columns(d.project)])
     return GoldDelta(rows, "session_start_date", d.dates("session_start_date", d.s_days))
 
 

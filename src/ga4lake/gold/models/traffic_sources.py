@@ -128,7 +128,9 @@ def _dim_delta(d: DeltaInputs) -> GoldDelta:
     ctx_events = d.events.where(in_window(ctx_lo - d.span, ctx_hi + d.span)).join(
         clients, "client_key", "left_semi"
     )
-    ctx = session_base(d.prepare(ctx_events)).where(in_window(ctx_lo, ctx_hi, "session_start_date"))
+    ctx = session_base(d.prepare(ctx_events), d.project).where(
+        in_window(ctx_lo, ctx_hi, "session_start_date")
+    )
     return GoldDelta(
         dim_traffic_source(ctx, lookback_days).where(in_window(d_lo, d_hi, "session_start_date")),
         "session_start_date",

@@ -11,13 +11,14 @@ instead of re-reading each touched user's whole history.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from ga4lake.gold.models.channels import channel_of_source
+from ga4lake.gold.models.channels import SOURCE_CATEGORIES, channel_of_source
 from ga4lake.gold.models.common import (
     DEVICE_GEO_SOURCE_FIELDS,
     MAX_SESSION_SPAN_DAYS,
@@ -29,7 +30,7 @@ from ga4lake.gold.models.common import (
     prepare,
 )
 from ga4lake.gold.models.sessions import orders
-from ga4lake.gold.models.spec import GoldDelta, TableSpec, from_prepared
+from ga4lake.gold.models.spec import FullInputs, GoldDelta, TableSpec
 from ga4lake.gold.models.windows import dates
 from ga4lake.project import StripQueryParams
 
@@ -99,8 +100,9 @@ def user_aggregates(prepared: DataFrame) -> DataFrame:
     )
 
 
-def user_rows(agg: DataFrame) -> DataFrame:
-    """``user_aggregates`` -> dim_user's published columns."""
+def user_rows(agg: DataFrame, categories: Mapping[str, str] = SOURCE_CATEGORIES) -> DataFrame:
+    """``user_aggregates`` -> dim_user's published columns (``categories``: the source -> category
+    mapping behind the first-touch channel, ga4lake.yml ``channels``)."""
     return agg.select(
         F.col("user_pseudo_id"),
         F.col("first.client_key").alias("client_key"),
@@ -117,12 +119,13 @@ def user_rows(agg: DataFrame) -> DataFrame:
             F.lower(F.col("first.user_source")),
             F.lower(F.col("first.user_medium")),
             F.lower(F.col("first.user_campaign")),
+            categories,
         ).alias("first_user_default_channel_group"),
     )
 
 
-def dim_user(prepared: DataFrame) -> DataFrame:
-    return user_rows(user_aggregates(prepared))
+def dim_user(prepared: DataFrame, categories: Mapping[str, str] = SOURCE_CATEGORIES) -> DataFrame:
+    return user_rows(user_aggregates(prepared), categories)
 
 
 def _aggregates_of_rows(users: DataFrame) -> DataFrame:
@@ -141,7 +144,12 @@ def _aggregates_of_rows(users: DataFrame) -> DataFrame:
     )
 
 
-def merge_users(prior: DataFrame, with_new: DataFrame, context: DataFrame) -> DataFrame:
+def merge_users(
+    prior: DataFrame,
+    with_new: DataFrame,
+    context: DataFrame,
+    categories: Mapping[str, str] = SOURCE_CATEGORIES,
+) -> DataFrame:
     """dim_user rows of the users in ``with_new`` after new days arrive, without their older history.
 
     ``prior``: dim_user before the new days. ``with_new``: ``user_aggregates`` of the new days' events
@@ -176,7 +184,7 @@ def merge_users(prior: DataFrame, with_new: DataFrame, context: DataFrame) -> Da
         F.least(F.col("w.first_visit_date"), F.col("p.first_visit_date")).alias("first_visit_date"),
         *[count(n) for n in _COUNTS],
     )
-    return user_rows(merged)
+    return user_rows(merged, categories)
 
 
 def dim_user_delta(
@@ -186,6 +194,7 @@ def dim_user_delta(
     only_new_days: bool = False,
     prior: DataFrame | None = None,
     strip_query_params: StripQueryParams = QUERY_PARAMETER_EXCLUSIONS,
+    categories: Mapping[str, str] = SOURCE_CATEGORIES,
 ) -> GoldDelta:
     """dim_user's delta (see build_gold_incremental): totals and last-seen span the whole history.
 
@@ -196,15 +205,20 @@ def dim_user_delta(
     if only_new_days:
         if prior is None:
             raise ValueError("dim_user_delta(only_new_days=True) needs the prior dim_user")
-        return _merged_user_delta(events, touched_days, prior, strip_query_params)
+        return _merged_user_delta(events, touched_days, prior, strip_query_params, categories)
     all_days = events.select(F.col("event_date").alias("first_seen_date")).union(
         dates(events, "first_seen_date", touched_days)
     )
-    return GoldDelta(dim_user(prepare(events, strip_query_params)), "first_seen_date", all_days.distinct())
+    rows = dim_user(prepare(events, strip_query_params), categories)
+    return GoldDelta(rows, "first_seen_date", all_days.distinct())
 
 
 def _merged_user_delta(
-    events: DataFrame, touched_days: list[date], prior: DataFrame, strip_query_params: StripQueryParams
+    events: DataFrame,
+    touched_days: list[date],
+    prior: DataFrame,
+    strip_query_params: StripQueryParams,
+    categories: Mapping[str, str],
 ) -> GoldDelta:
     def prep(df: DataFrame) -> DataFrame:
         return prepare(df, strip_query_params)
@@ -223,7 +237,8 @@ def _merged_user_delta(
     new_orders = prep(new.where(sessionless)).select(*order_keys).distinct()
     same_orders = prep(older.where(sessionless)).join(new_orders, order_keys, "left_semi")
     context = prep(session_halves).unionByName(same_orders)
-    rows = merge_users(prior, user_aggregates(prep(new).unionByName(context)), user_aggregates(context))
+    with_new = user_aggregates(prep(new).unionByName(context))
+    rows = merge_users(prior, with_new, user_aggregates(context), categories)
     touched_users = new.select("user_pseudo_id").distinct()
     return GoldDelta(rows, "user_pseudo_id", touched_users)
 
@@ -235,7 +250,12 @@ def _delta(d: DeltaInputs) -> GoldDelta:
         only_new_days=d.only_new_days,
         prior=d.prior["dim_user"],
         strip_query_params=d.project.urls.strip_query_params,
+        categories=d.project.channels.source_categories,
     )
+
+
+def _full(f: FullInputs) -> DataFrame:
+    return dim_user(f.prepared, f.project.channels.source_categories)
 
 
 TABLES = (
@@ -245,7 +265,7 @@ TABLES = (
         None,
         "one row per user_pseudo_id: first/last seen, first touch, totals (dim/fct_ga4__client_keys)",
         scope_column="first_seen_date",
-        full=from_prepared(dim_user),
+        full=_full,
         delta=_delta,
     ),
 )

@@ -92,7 +92,9 @@ class DeltaInputs:
     @cached_property
     def s_base(self) -> DataFrame:
         """The per-session aggregate of the sessions starting in [s_lo, s_hi]."""
-        return session_base(self.s_window).where(in_window(self.s_lo, self.s_hi, "session_start_date"))
+        return session_base(self.s_window, self.project).where(
+            in_window(self.s_lo, self.s_hi, "session_start_date")
+        )
 
     @property
     def s_days(self) -> list[date]:
