@@ -31,7 +31,7 @@ def export(tmp_path_factory) -> str:
 
 def _inject(monkeypatch, bug) -> None:
     original = build.session_base
-    monkeypatch.setattr(build, "session_base", lambda prepared: bug(original(prepared)))
+    monkeypatch.setattr(build, "session_base", lambda *args, **kwargs: bug(original(*args, **kwargs)))
 
 
 def _engaged_by_engagement_time(sessions: DataFrame) -> DataFrame:

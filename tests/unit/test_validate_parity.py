@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+import time
 from datetime import UTC, date, datetime
 
 import pytest
@@ -226,6 +227,44 @@ def test_select_models_by_model_or_gold_table():
 def test_default_threshold_from_env():
     assert parity.default_threshold({}) == 0.5
     assert parity.default_threshold({"GA4LAKE_PARITY_THRESHOLD_PCT": "1.25"}) == 1.25
+
+
+def test_parity_workers_from_env():
+    assert parity.parity_workers({}) == 4
+    assert parity.parity_workers({"GA4LAKE_PARITY_WORKERS": "1"}) == 1
+    assert parity.parity_workers({"GA4LAKE_PARITY_WORKERS": "0"}) == 1
+    with pytest.raises(ValueError, match="GA4LAKE_PARITY_WORKERS"):
+        parity.parity_workers({"GA4LAKE_PARITY_WORKERS": "many"})
+
+
+@pytest.mark.parametrize("workers", [1, 4])
+def test_measure_keys_every_check_and_keeps_one_failure_to_its_check(monkeypatch, workers):
+    """Checks run concurrently: each result lands under its own model, and a failing query is an error on
+    that check only. The query function stands in for Trino (its answers are a pure function of the SQL)."""
+    import threading
+
+    failing = VALUE_CHECKS[0]
+    threads: set[str] = set()
+
+    def query(sql):
+        threads.add(threading.current_thread().name)
+        time.sleep(0.02)  # long enough that a second worker picks up the next check
+        if f"reference/{failing.model}" in sql or f"'{failing.model}'" in sql:
+            raise RuntimeError("Query failed: boom\nsecond line")
+        model = re.search(r"'([a-z0-9_.]+)' AS model", sql)
+        return [], [(model.group(1) if model else "?", "t", len(sql), len(sql) + 1)]
+
+    monkeypatch.setattr(parity, "_trino", lambda settings, connector=None: query)
+    monkeypatch.setattr(parity.reference_cache, "enabled", lambda: False)
+    run = parity._Run(None, START, END, "gold", "lake", PARITY_DIR, DEFAULTS)  # type: ignore[arg-type]
+    tables = {pm.gold_table for pm in CHECKS}
+    out = parity.measure(run, CHECKS, tables, workers=workers)
+    assert list(out) == [pm.model for pm in CHECKS]
+    assert out[failing.model].error == "Query failed: boom"
+    ok = [m for model, m in out.items() if model != failing.model]
+    assert all(m.error is None and m.gold_rows == m.reference_rows + 1 for m in ok)
+    pool_threads = {name for name in threads if name.startswith("parity")}
+    assert (len(pool_threads) > 1) == (workers > 1)
 
 
 def _report(rows):

@@ -15,6 +15,7 @@ import re
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -31,6 +32,7 @@ from ga4lake.validate.reference_cache import ReferenceCache
 PARITY_DIR = REPO_ROOT / "trino" / "parity"
 DEFAULT_THRESHOLD_PCT = 0.5
 THRESHOLD_ENV = "GA4LAKE_PARITY_THRESHOLD_PCT"
+WORKERS_ENV = "GA4LAKE_PARITY_WORKERS"
 RESULTS_TABLE = "parity_results"
 
 _PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
@@ -642,19 +644,22 @@ def measure(
     checks: Sequence[ParityModel],
     tables: set[str],
     progress: Callable[[str], None] | None = None,
+    workers: int | None = None,
 ) -> dict[str, Measurement]:
     """Run each check's queries (checks whose gold table is missing are left to :func:`judge`), keyed by
     model. One broken query must not hide the other tables' results, so its error is recorded instead.
     Reference counts are cached once bronze held still during the run (the load's gate reads the same
-    bronze again when it publishes)."""
+    bronze again when it publishes).
+
+    ``workers`` (default ``GA4LAKE_PARITY_WORKERS``) checks run at once: each is a small Trino query whose
+    time is mostly planning and metadata reads, so a few in flight share Trino's cores instead of leaving
+    them idle. The first check runs alone, so a per-load ``ref_`` catalog is created once, not raced."""
     trino = _trino(run.settings, run.connector)
     cache = ReferenceCache.for_settings(run.settings) if reference_cache.enabled() else None
     bronze = reference_cache.bronze_version(run.settings) if cache else None
-    computed: dict[str, tuple[str, int]] = {}  # model -> (reference sql, rows)
-    out: dict[str, Measurement] = {}
-    for pm in checks:
-        if pm.gold_table not in tables:
-            continue
+    todo = [pm for pm in checks if pm.gold_table in tables]
+
+    def one(pm: ParityModel) -> tuple[Measurement, str, bool]:
         t0 = time.monotonic()
         if progress:
             progress(f"parity {pm.model} -> {run.schema}.{pm.gold_table} ...")
@@ -662,19 +667,38 @@ def measure(
         cached = cache.get(bronze, ref_sql) if cache and run.mode != "lake" else None
         try:
             ref_rows, gold_rows = _counts(run, trino, pm, ref_sql, cached)
-            if cached is None and ref_rows is not None:
-                computed[pm.model] = (ref_sql, int(ref_rows))
         except Exception as exc:  # trino.exceptions.TrinoQueryError, psycopg2 errors, a malformed answer
             msg = getattr(exc, "message", None) or str(exc)
-            out[pm.model] = Measurement(
-                error=(msg.splitlines() or [""])[0][:300], seconds=time.monotonic() - t0
+            return (
+                Measurement(error=(msg.splitlines() or [""])[0][:300], seconds=time.monotonic() - t0),
+                "",
+                False,
             )
-            continue
-        out[pm.model] = Measurement(ref_rows, gold_rows, time.monotonic() - t0, reused=cached is not None)
+        measured = Measurement(ref_rows, gold_rows, time.monotonic() - t0, reused=cached is not None)
+        return measured, ref_sql, cached is None and ref_rows is not None
+
+    results: dict[str, tuple[Measurement, str, bool]] = {}
+    if todo:
+        results[todo[0].model] = one(todo[0])
+    n = max(1, workers if workers is not None else parity_workers())
+    with ThreadPoolExecutor(max_workers=n, thread_name_prefix="parity") as pool:
+        for pm, result in zip(todo[1:], pool.map(one, todo[1:]), strict=True):
+            results[pm.model] = result
+    out = {model: m for model, (m, _, _) in results.items()}
+    computed = {model: (sql, int(m.reference_rows)) for model, (m, sql, new) in results.items() if new}
     if cache and computed and bronze is not None and reference_cache.bronze_version(run.settings) == bronze:
-        for model, (ref_sql, n) in computed.items():
-            cache.put(bronze, ref_sql, n, model)
+        for model, (ref_sql, rows) in computed.items():
+            cache.put(bronze, ref_sql, rows, model)
     return out
+
+
+def parity_workers(env: dict[str, str] | None = None) -> int:
+    """How many parity checks run at once (``GA4LAKE_PARITY_WORKERS``, at least 1)."""
+    raw = (env if env is not None else load_env()).get(WORKERS_ENV, "") or "4"
+    try:
+        return max(1, int(raw))
+    except ValueError as exc:
+        raise ValueError(f"{WORKERS_ENV} must be a whole number, got {raw!r}") from exc
 
 
 def _counts(
