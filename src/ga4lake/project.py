@@ -90,6 +90,13 @@ DEFAULT_FUNNEL_STAGES: tuple[str, ...] = (
     "purchase",
 )
 
+#: the types a promoted event param can have (docs/configuration.md#params): ``int`` is a bigint
+ParamType = Literal["string", "int", "double", "bool"]
+PARAM_TYPES: tuple[ParamType, ...] = ("string", "int", "double", "bool")
+# a promoted param becomes the fact_events column ``param_<name>`` (lake, PostgreSQL, dbt), so the name is
+# a lower-case identifier; GA4 caps a param name at 40 characters
+_PROMOTED_PARAM = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+
 # dataclass fields that are not keys of the file (derived on load)
 _INTERNAL = {"internal": True}
 
@@ -167,6 +174,27 @@ class Funnel:
 
 
 @dataclass(frozen=True)
+class Param:
+    """One event param promoted to a typed fact_events column ``param_<name>``."""
+
+    name: str
+    type: ParamType
+
+    @property
+    def column(self) -> str:
+        """The fact_events column; the ``param_`` prefix keeps it apart from every fixed column."""
+        return f"param_{self.name}"
+
+
+@dataclass(frozen=True)
+class Params:
+    """Custom event params promoted from silver's ``params_other`` map to typed fact_events columns."""
+
+    #: in this order after fact_events' fixed columns; none by default (gold's schema as without the file)
+    event: tuple[Param, ...] = ()
+
+
+@dataclass(frozen=True)
 class Project:
     """The whole file; ``source`` is where it was read from (None: no file, every default)."""
 
@@ -177,6 +205,7 @@ class Project:
     conversions: Conversions = field(default_factory=Conversions)
     funnel: Funnel = field(default_factory=Funnel)
     retention: Retention = field(default_factory=Retention)
+    params: Params = field(default_factory=Params)
     source: Path | None = field(default=None, compare=False, metadata=_INTERNAL)
 
 
@@ -225,6 +254,7 @@ def parse_project(raw: object, name: str = "ga4lake.yml", *, source: Path | None
     funnel_raw = _section(top, name, "funnel", Funnel)
     stages = funnel_raw.get("stages")
     funnel = Funnel(DEFAULT_FUNNEL_STAGES if stages is None else _funnel_stages(stages, name))
+    params = _params(_section(top, name, "params", Params), name)
     return Project(
         attribution=attribution,
         urls=urls,
@@ -233,6 +263,7 @@ def parse_project(raw: object, name: str = "ga4lake.yml", *, source: Path | None
         conversions=conversions,
         funnel=funnel,
         retention=retention,
+        params=params,
         source=source,
     )
 
@@ -408,6 +439,39 @@ def _funnel_stages(value: object, name: str) -> tuple[str, ...]:
     if len(stages) < 2:
         raise UserError(f"{name}: funnel.stages: a funnel needs at least 2 stages, got {len(stages)}")
     return tuple(stages)
+
+
+def _params(section: dict[str, Any], name: str) -> Params:
+    """``params.event``: a list of ``{name, type}`` mappings, distinct lower-case names."""
+    value = section.get("event")
+    if value is None:
+        return Params()
+    path = "params.event"
+    if not isinstance(value, list):
+        raise UserError(f"{name}: {path}: expected a list of {{name, type}} mappings, got {_type(value)}")
+    promoted: list[Param] = []
+    for i, item in enumerate(value):
+        where = f"{path}[{i}]"
+        entry = _mapping(item, name, where, Param)
+        for key in ("name", "type"):
+            if entry.get(key) is None:
+                raise UserError(f"{name}: {where}.{key}: missing (each param needs a name and a type)")
+        param_name, param_type = entry["name"], entry["type"]
+        if not isinstance(param_name, str) or not _PROMOTED_PARAM.match(param_name):
+            raise UserError(
+                f"{name}: {where}.name: {param_name!r} is not a param name for a column (lower-case "
+                "letters, digits and _, starting with a letter, at most 40 characters)"
+            )
+        if any(p.name == param_name for p in promoted):
+            raise UserError(f"{name}: {where}.name: {param_name!r} is listed twice")
+        choice = next((t for t in PARAM_TYPES if t == param_type), None)
+        if choice is None:
+            raise UserError(
+                f"{name}: {where}.type: expected one of {', '.join(PARAM_TYPES)}, "
+                f"got {_type(param_type)} {param_type!r}"
+            )
+        promoted.append(Param(param_name, choice))
+    return Params(event=tuple(promoted))
 
 
 def _type(value: object) -> str:

@@ -64,7 +64,7 @@ def build_gold(
     expensive per-session aggregation over every event runs once instead of three times).
     ``project``: the ga4lake.yml configuration (its defaults when not given). It is read at the edge that
     starts a build (``ga4lake.gold.step``); the transforms below only receive its values as arguments."""
-    prepared = prepare(events, project.urls.strip_query_params)
+    prepared = prepare(events, project.urls.strip_query_params, project.params.event)
     inputs = FullInputs(prepared, keep(session_base(prepared, project)), project)
     return {name: spec.full(inputs) for name, spec in GOLD_TABLES.items()}
 

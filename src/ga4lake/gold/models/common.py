@@ -11,10 +11,12 @@ from datetime import date, timedelta
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
+from ga4lake.gold.models.params import param_columns
 from ga4lake.lake.silver import b64md5, col_or_null
 from ga4lake.project import (
     DEFAULT_LOOKBACK_DAYS,
     DEFAULT_STRIP_QUERY_PARAMS,
+    Param,
     StripQueryParams,
     query_parameter_pattern,
 )
@@ -140,11 +142,14 @@ def consent_denied() -> Column:
 
 
 def prepare(
-    events: DataFrame, strip_query_params: StripQueryParams = QUERY_PARAMETER_EXCLUSIONS
+    events: DataFrame,
+    strip_query_params: StripQueryParams = QUERY_PARAMETER_EXCLUSIONS,
+    event_params: tuple[Param, ...] = (),
 ) -> DataFrame:
     """Silver events -> the columns every gold model reads, with dbt-ga4's event-level derivations:
     URLs without the ``strip_query_params`` (ga4lake.yml ``urls.strip_query_params``),
-    page_path/hostname/page_id, gclid-fixed source/medium/campaign."""
+    page_path/hostname/page_id, gclid-fixed source/medium/campaign, and one typed ``param_<name>`` per
+    promoted event param (ga4lake.yml ``params.event``; none by default)."""
     original = F.col("page_location")
     cleaned = exclude_query_parameters(original, strip_query_params)
     source, medium, campaign = gclid_fixed(original)
@@ -217,6 +222,7 @@ def prepare(
         F.col("user_source"),
         F.col("user_medium"),
         F.col("user_campaign"),
+        *param_columns(event_params),
     )
 
 

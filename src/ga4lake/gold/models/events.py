@@ -2,17 +2,24 @@
 
 Differences from silver: URLs without click-id parameters plus page_path/hostname/page_id, the gclid
 rule applied to source/medium/campaign, one ``transaction_id`` (ecommerce, else the event param),
-and no raw maps, items, lineage or PII columns. Consent-denied events are kept (NULL client and
+and no raw maps, items, lineage or PII columns — except the custom params the project promotes to typed
+``param_<name>`` columns (ga4lake.yml ``params.event``, after the fixed columns; none by default). Consent-denied events are kept (NULL client and
 session keys), as dbt-ga4 keeps them, and flagged by ``consent_denied`` (true = no ``user_pseudo_id``).
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from ga4lake.gold.models.common import DEVICE_GEO_SOURCE_FIELDS
-from ga4lake.gold.models.spec import TableSpec, day_local, from_prepared
+from ga4lake.gold.models.spec import FullInputs, GoldDelta, TableSpec
+from ga4lake.project import Param
+
+if TYPE_CHECKING:  # the windows import the session model; the spec only reads DeltaInputs' attributes
+    from ga4lake.gold.models.windows import DeltaInputs
 
 FACT_EVENTS_COLUMNS = (
     "event_key",
@@ -64,8 +71,22 @@ FACT_EVENTS_COLUMNS = (
 )
 
 
-def fact_events(prepared: DataFrame) -> DataFrame:
-    return prepared.select(*[F.col(c) for c in FACT_EVENTS_COLUMNS])
+def fact_events_columns(params: tuple[Param, ...] = ()) -> list[str]:
+    """fact_events' columns: the fixed ones, then one ``param_<name>`` per promoted event param."""
+    return [*FACT_EVENTS_COLUMNS, *(p.column for p in params)]
+
+
+def fact_events(prepared: DataFrame, params: tuple[Param, ...] = ()) -> DataFrame:
+    return prepared.select(*[F.col(c) for c in fact_events_columns(params)])
+
+
+def _full(f: FullInputs) -> DataFrame:
+    return fact_events(f.prepared, f.project.params.event)
+
+
+def _delta(d: DeltaInputs) -> GoldDelta:
+    """Day-local: the touched days' events are their rows (spec.day_local, with the promoted params)."""
+    return GoldDelta(fact_events(d.day_events, d.project.params.event), "event_date", d.touched("event_date"))
 
 
 TABLES = (
@@ -75,7 +96,7 @@ TABLES = (
         "event_date",
         "one row per silver event (stg_ga4__events)",
         scope_column="event_date",
-        full=from_prepared(fact_events),
-        delta=day_local(fact_events),
+        full=_full,
+        delta=_delta,
     ),
 )

@@ -38,8 +38,9 @@ class DeltaInputs:
     project: Project = DEFAULTS
 
     def prepare(self, events: DataFrame) -> DataFrame:
-        """``common.prepare`` with the project's URL rule (every delta prepares its events this way)."""
-        return prepare(events, self.project.urls.strip_query_params)
+        """``common.prepare`` with the project's URL rule and promoted params (every delta prepares its
+        events this way)."""
+        return prepare(events, self.project.urls.strip_query_params, self.project.params.event)
 
     @property
     def t_lo(self) -> date:
