@@ -24,7 +24,8 @@ from ga4lake.project import (
 )
 
 
-def _write(tmp_path: Path, text: str) -> Path:
+def write_project(tmp_path: Path, text: str) -> Path:
+    """``text`` as ``tmp_path/ga4lake.yml`` (the project file tests load)."""
     path = tmp_path / "ga4lake.yml"
     path.write_text(text)
     return path
@@ -43,7 +44,7 @@ def test_missing_file_means_every_default(tmp_path):
 
 @pytest.mark.parametrize("text", ["", "# only a comment\n", "attribution:\nurls:\n"])
 def test_empty_file_or_sections_mean_defaults(tmp_path, text):
-    assert load_project(_write(tmp_path, text)) == DEFAULTS
+    assert load_project(write_project(tmp_path, text)) == DEFAULTS
 
 
 def test_committed_example_holds_exactly_the_defaults():
@@ -52,7 +53,7 @@ def test_committed_example_holds_exactly_the_defaults():
 
 
 def test_values_are_read(tmp_path):
-    path = _write(
+    path = write_project(
         tmp_path, "attribution:\n  lookback_days: 7\nurls:\n  strip_query_params: [utm_source, ref]\n"
     )
     project = load_project(path)
@@ -62,16 +63,22 @@ def test_values_are_read(tmp_path):
 
 def test_retention_return_on_is_read_and_defaults_to_session_start(tmp_path):
     assert DEFAULTS.retention.return_on == "session_start"
-    project = load_project(_write(tmp_path, "retention:\n  return_on: any_event\n"))
+    project = load_project(write_project(tmp_path, "retention:\n  return_on: any_event\n"))
     assert project.retention == Retention("any_event")
 
 
 def test_all_strips_every_parameter(tmp_path):
-    assert load_project(_write(tmp_path, "urls:\n  strip_query_params: all\n")).urls.strip_query_params == ALL
+    assert (
+        load_project(write_project(tmp_path, "urls:\n  strip_query_params: all\n")).urls.strip_query_params
+        == ALL
+    )
 
 
 def test_an_empty_list_strips_nothing(tmp_path):
-    assert load_project(_write(tmp_path, "urls:\n  strip_query_params: []\n")).urls.strip_query_params == ()
+    assert (
+        load_project(write_project(tmp_path, "urls:\n  strip_query_params: []\n")).urls.strip_query_params
+        == ()
+    )
 
 
 @pytest.mark.parametrize(
@@ -145,7 +152,7 @@ def test_an_empty_list_strips_nothing(tmp_path):
 )
 def test_bad_values_name_the_file_and_the_key(tmp_path, text, message):
     with pytest.raises(UserError) as err:
-        load_project(_write(tmp_path, text))
+        load_project(write_project(tmp_path, text))
     assert str(err.value).startswith(message), str(err.value)
 
 
@@ -156,7 +163,7 @@ def test_parse_names_the_file_it_was_given():
 
 def test_settings_name_the_file_and_the_environment_overrides_it(tmp_path):
     assert load_settings({}).project_file == REPO_ROOT / "ga4lake.yml"
-    other = _write(tmp_path, "attribution:\n  lookback_days: 14\n")
+    other = write_project(tmp_path, "attribution:\n  lookback_days: 14\n")
     settings = load_settings({"GA4LAKE_PROJECT_FILE": str(other)})
     assert settings.project_file == other
     assert project_of(settings).attribution.lookback_days == 14

@@ -4,8 +4,6 @@ for the CSV, its file and line) for every bad value."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from ga4lake.errors import UserError
@@ -18,12 +16,7 @@ from ga4lake.project import (
     load_project,
 )
 from ga4lake.source_categories import SOURCE_CATEGORIES
-
-
-def _write(tmp_path: Path, text: str) -> Path:
-    path = tmp_path / "ga4lake.yml"
-    path.write_text(text)
-    return path
+from tests.unit.test_project_config import write_project
 
 
 def test_defaults():
@@ -44,7 +37,7 @@ def test_gold_funnel_constant_is_the_default():
 
 def test_csv_adds_and_overrides_relative_to_the_project_file(tmp_path):
     (tmp_path / "cats.csv").write_text("source,source_category\nnewsite,SOCIAL\ngoogle,SHOPPING\n")
-    project = load_project(_write(tmp_path, "channels:\n  source_categories_csv: cats.csv\n"))
+    project = load_project(write_project(tmp_path, "channels:\n  source_categories_csv: cats.csv\n"))
     assert project.channels.source_categories_csv == tmp_path / "cats.csv"
     mapping = project.channels.source_categories
     assert mapping["newsite"] == "SOCIAL"
@@ -60,7 +53,7 @@ def test_csv_absolute_path(tmp_path):
     csv_path.write_text("source,source_category\nnewsite,VIDEO\n")
     other = tmp_path / "elsewhere"
     other.mkdir()
-    project = load_project(_write(other, f"channels:\n  source_categories_csv: {csv_path}\n"))
+    project = load_project(write_project(other, f"channels:\n  source_categories_csv: {csv_path}\n"))
     assert project.channels.source_categories["newsite"] == "VIDEO"
 
 
@@ -69,7 +62,7 @@ def test_conversions_and_funnel_are_read(tmp_path):
         "conversions:\n  events: [sign_up, purchase]\n  counting: once_per_session\n"
         "funnel:\n  stages: [view_item, Add_To_Cart, purchase]\n"
     )
-    project = load_project(_write(tmp_path, text))
+    project = load_project(write_project(tmp_path, text))
     assert project.conversions.events == ("sign_up", "purchase")
     assert project.conversions.counting == ONCE_PER_SESSION
     assert project.funnel.stages == ("view_item", "Add_To_Cart", "purchase")
@@ -77,13 +70,13 @@ def test_conversions_and_funnel_are_read(tmp_path):
 
 def test_attribution_source(tmp_path):
     assert DEFAULTS.attribution.source == "dbt_ga4"
-    project = load_project(_write(tmp_path, "attribution:\n  source: ga4_last_click\n"))
+    project = load_project(write_project(tmp_path, "attribution:\n  source: ga4_last_click\n"))
     assert project.attribution.source == "ga4_last_click"
-    assert load_project(_write(tmp_path, "attribution:\n  source: dbt_ga4\n")) == DEFAULTS
+    assert load_project(write_project(tmp_path, "attribution:\n  source: dbt_ga4\n")) == DEFAULTS
 
 
 def test_no_conversion_events_is_allowed(tmp_path):
-    assert load_project(_write(tmp_path, "conversions:\n  events: []\n")).conversions.events == ()
+    assert load_project(write_project(tmp_path, "conversions:\n  events: []\n")).conversions.events == ()
 
 
 @pytest.mark.parametrize(
@@ -154,7 +147,7 @@ def test_no_conversion_events_is_allowed(tmp_path):
 )
 def test_bad_values_name_the_key(tmp_path, text, message):
     with pytest.raises(UserError) as err:
-        load_project(_write(tmp_path, text))
+        load_project(write_project(tmp_path, text))
     assert str(err.value).startswith(message), str(err.value)
 
 
@@ -172,7 +165,7 @@ def test_bad_values_name_the_key(tmp_path, text, message):
 def test_a_bad_csv_row_names_the_file_and_the_line(tmp_path, csv, where):
     (tmp_path / "cats.csv").write_text(csv)
     with pytest.raises(UserError) as err:
-        load_project(_write(tmp_path, "channels:\n  source_categories_csv: cats.csv\n"))
+        load_project(write_project(tmp_path, "channels:\n  source_categories_csv: cats.csv\n"))
     message = str(err.value)
     assert message.startswith("ga4lake.yml: channels.source_categories_csv: "), message
     assert where in message, message
@@ -180,7 +173,7 @@ def test_a_bad_csv_row_names_the_file_and_the_line(tmp_path, csv, where):
 
 def test_a_missing_csv_names_its_path(tmp_path):
     with pytest.raises(UserError, match=r"channels\.source_categories_csv: .*absent\.csv is not a file"):
-        load_project(_write(tmp_path, "channels:\n  source_categories_csv: absent.csv\n"))
+        load_project(write_project(tmp_path, "channels:\n  source_categories_csv: absent.csv\n"))
 
 
 def test_dbt_gets_the_funnel_stages_only_when_they_differ(tmp_path):
@@ -192,7 +185,7 @@ def test_dbt_gets_the_funnel_stages_only_when_they_differ(tmp_path):
     settings = load_settings({"GA4LAKE_PROJECT_FILE": str(tmp_path / "none.yml")})
     cmd = dbt.dbt_command(settings, ["build"])
     assert "ga4lake_funnel_stages" not in json.loads(cmd[cmd.index("--vars") + 1])
-    path = _write(tmp_path, "funnel:\n  stages: [view_item, purchase]\n")
+    path = write_project(tmp_path, "funnel:\n  stages: [view_item, purchase]\n")
     settings = load_settings({"GA4LAKE_PROJECT_FILE": str(path)})
     cmd = dbt.dbt_command(settings, ["build"], variables={"a": "b"})
     assert json.loads(cmd[cmd.index("--vars") + 1]) == {
