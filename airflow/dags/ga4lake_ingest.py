@@ -13,7 +13,8 @@ however the runs interleave. Nothing new: ``open_load`` is skipped and nothing d
 
 A backfill is one run in the lake's range mode: trigger with conf ``{"start": "...", "end": "..."}``
 (``ga4lake airflow run --start … --end …``); it does not wait. A run's conf may set
-``export_poke_seconds`` / ``export_wait_seconds`` / ``catchup_days`` (tests wait seconds, not hours).
+``export_poke_seconds`` / ``export_wait_seconds`` / ``catchup_days`` (tests wait seconds, not hours), and
+``dbt: false`` to skip the validation DAG's dbt build for its load (parity still runs).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from airflow.sdk.exceptions import AirflowSkipException
 from airflow.timetables.interval import CronDataIntervalTimetable
 from ga4lake_dags import BRONZE, DEFAULT_ARGS, ExportSensor, step, step_args
 
-from ga4lake.orchestrate import daily_schedule, export_source, overrides, window
+from ga4lake.orchestrate import daily_schedule, export_source, overrides, run_dbt, window
 
 
 @dag(
@@ -55,7 +56,12 @@ def ga4lake_ingest():
         result = step(args, overrides(conf))
         if result["status"] != "opened":
             raise AirflowSkipException(result.get("message") or "nothing new or restated: main unchanged")
-        return {"load_id": result["load_id"], "days": result["days"], "overrides": overrides(conf)}
+        return {
+            "load_id": result["load_id"],
+            "days": result["days"],
+            "overrides": overrides(conf),
+            "dbt": run_dbt(conf),  # the validation DAG's dbt build (run conf ``dbt``, default true)
+        }
 
     # an opened load's bronze goes before another run's open_load, which would only wait for it
     @task(outlets=[BRONZE], priority_weight=100, weight_rule="absolute")

@@ -233,6 +233,8 @@ def conf_from_args(args: argparse.Namespace, settings: Settings) -> tuple[dict[s
         conf["source"] = args.source
     if args.force:
         conf["force"] = True
+    if args.no_dbt:
+        conf["dbt"] = False
     if args.action == "backfill" and not (args.start and args.end):
         raise AirflowError("`ga4lake airflow backfill` needs --start and --end (one run over the range)")
     if args.start or args.end:
@@ -285,5 +287,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--from", dest="source", help="export source (default GA4LAKE_EXPORT_SOURCE / s3://<bucket>/exports/)"
     )
     p.add_argument("--force", action="store_true", help="reprocess days whose files are unchanged too")
+    p.add_argument(
+        "--no-dbt",
+        action="store_true",
+        help="skip the validation DAG's dbt build for this load (its parity check still runs)",
+    )
     p.add_argument("--timeout", type=float, default=7200, help="seconds to wait for the whole chain")
     p.set_defaults(func=cmd_run)

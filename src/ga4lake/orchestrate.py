@@ -93,6 +93,21 @@ def daily_schedule(conf: dict[str, Any] | None = None, env: dict[str, str] | Non
     return DailySchedule(poke, wait, catchup)
 
 
+def run_dbt(conf: dict[str, Any] | None) -> bool:
+    """Whether the validation DAG runs its dbt build for this run's load: run conf ``dbt``, default true.
+    A team whose dbt project is built by its own scheduler, or a re-run that only needs the lake and
+    PostgreSQL gold, sets it false; the dbt tasks are then skipped and the parity check still runs."""
+    value = (conf or {}).get("dbt", True)
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("true", "1", "yes", "on"):
+        return True
+    if text in ("false", "0", "no", "off"):
+        return False
+    raise ValueError(f"run conf dbt must be true or false, not {value!r}")
+
+
 def window(conf: dict[str, Any] | None, logical_day: date | None, catchup_days: int = 0) -> Window:
     """Range mode when the run's conf has start/end (a backfill), else the run's logical date."""
     conf = conf or {}

@@ -44,10 +44,12 @@ def conf(lake, source: Path) -> dict:
     return {"source": str(source), "lake_branch": lake.lake_branch, "pg_gold_schema": lake.pg_gold_schema}
 
 
-def run(client: AirflowClient, lake, source: Path, day: str):
+def run(client: AirflowClient, lake, source: Path, day: str, **extra):
     from datetime import date
 
-    return client.run_chain(conf(lake, source), date.fromisoformat(day), timeout=1500, progress=print)
+    return client.run_chain(
+        {**conf(lake, source), **extra}, date.fromisoformat(day), timeout=1500, progress=print
+    )
 
 
 @pytest.fixture(scope="module")
@@ -115,8 +117,13 @@ def test_restated_export_is_reprocessed_with_right_counts(first_day, client, lak
     # GA4 re-exports the day: same date, different content (another seed → other rows)
     restated = sample(tmp_path / "restated", DAY, 1, seed="99")
     rows = pq.read_table(next(restated.glob("events_*.parquet"))).num_rows
-    res = run(client, lake, restated, DAY)
+    # run conf dbt=false (the first day built dbt): the validation DAG skips its dbt group, parity still runs
+    res = run(client, lake, restated, DAY, dbt=False)
     assert res.state == "success", f"{res.failed_dag} {res.failed_tasks}\n{res.log_tail}"
+    states = {t["task_id"]: t["state"] for t in tasks(client, res, "ga4lake_validation")}
+    assert states["build_dbt"] == "success" and states["parity"] == "success", states
+    dbt_states = {state for task_id, state in states.items() if task_id.startswith("dbt.")}
+    assert dbt_states == {"skipped"}, states
     day_events = pg(
         lake,
         f"SELECT count(*) FROM {lake.pg_gold_schema}.fact_events WHERE event_date = DATE '{DAY}'",
@@ -128,7 +135,7 @@ def test_restated_export_is_reprocessed_with_right_counts(first_day, client, lak
 def test_failed_audit_fails_the_run_and_main_is_unchanged(first_day, client, lake, nessie, tmp_path):
     bad = sample(tmp_path / "consent", "2020-11-20", 1, "--consent-denied", "1")
     head = nessie.get_reference(lake.lake_branch).hash
-    res = run(client, lake, bad, "2020-11-20")
+    res = run(client, lake, bad, "2020-11-20", dbt=False)
     assert res.state == "failed"
     assert res.failed_dag == "ga4lake_gold" and "audit_and_publish" in res.failed_tasks
     assert "null_client_key_ratio" in res.log_tail and "NOT published" in res.log_tail

@@ -122,6 +122,7 @@ def conf(lake, source: Path, wait_seconds: float) -> dict:
         "pg_gold_schema": lake.pg_gold_schema,
         "export_poke_seconds": 15,
         "export_wait_seconds": wait_seconds,
+        "dbt": False,  # the validation DAG's dbt build is test_airflow's; here parity closes each chain
     }
 
 

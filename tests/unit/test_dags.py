@@ -101,9 +101,19 @@ def test_every_dbt_model_and_source_test_is_a_task(dagbag):
     for table in ("fact_events", "fact_sessions", "dim_user", "agg_funnel_daily", "agg_retention_daily"):
         assert f"dbt.gold_{table}.test" in tasks
     edges = dagbag["dags"]["ga4lake_validation"]["edges"]
-    # parity runs after the dbt tests, and the scope task feeds the dbt group
-    assert any(e.startswith("scope>dbt.") for e in edges)
+    # parity runs after the dbt tests; the scope task feeds the gate that starts (or skips) the dbt group
+    assert "scope>build_dbt" in edges and "scope>parity" in edges
+    assert any(e.startswith("build_dbt>dbt.") for e in edges)
+    assert not any(e.startswith("scope>dbt.") for e in edges)
     assert any(e.endswith(">parity") and e.startswith("dbt.") for e in edges)
+
+
+def test_a_load_without_dbt_skips_the_dbt_group_and_still_runs_parity(dagbag):
+    rules = dagbag["dags"]["ga4lake_validation"]["trigger_rules"]
+    # skipped dbt tasks let parity through, a failed or upstream-failed one does not
+    assert rules.get("parity") == "none_failed_min_one_success"
+    # no dbt task overrides the default rule, so the gate's skip reaches every one of them
+    assert not any(t.startswith("dbt.") for t in rules)
 
 
 def test_tasks_reach_services_through_the_stacks_connections(dagbag):

@@ -13,6 +13,7 @@ from ga4lake.orchestrate import (
     daily_schedule,
     export_source,
     overrides,
+    run_dbt,
     run_step,
     window,
 )
@@ -95,3 +96,24 @@ def test_a_failing_step_raises_with_its_own_message(tmp_path):
         )
     assert err.value.code == 2
     assert "no such file or directory" in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("conf", "expected"),
+    [
+        ({}, True),
+        (None, True),
+        ({"dbt": True}, True),
+        ({"dbt": False}, False),
+        ({"dbt": "false"}, False),
+        ({"dbt": "Off"}, False),
+        ({"dbt": "1"}, True),
+    ],
+)
+def test_run_conf_dbt_decides_the_validation_dbt_build(conf, expected):
+    assert run_dbt(conf) is expected
+
+
+def test_run_conf_dbt_that_is_not_a_boolean_names_the_key():
+    with pytest.raises(ValueError, match="run conf dbt must be true or false, not 'maybe'"):
+        run_dbt({"dbt": "maybe"})
