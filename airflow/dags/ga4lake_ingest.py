@@ -50,6 +50,7 @@ def ga4lake_ingest():
         conf = context["dag_run"].conf or {}
         logical = context.get("logical_date")
         w = window(conf, logical.date() if logical else None, daily_schedule(conf).catchup_days)
+        dbt = run_dbt(conf)  # a bad value fails here, before any load is opened
         args = ["load", "open", "--from", export_source(conf), *w.cli_args()]
         if conf.get("force"):
             args.append("--force")
@@ -60,7 +61,7 @@ def ga4lake_ingest():
             "load_id": result["load_id"],
             "days": result["days"],
             "overrides": overrides(conf),
-            "dbt": run_dbt(conf),  # the validation DAG's dbt build (run conf ``dbt``, default true)
+            "dbt": dbt,  # the validation DAG's dbt build (run conf ``dbt``, default true)
         }
 
     # an opened load's bronze goes before another run's open_load, which would only wait for it
