@@ -50,17 +50,18 @@ def ga4lake_ingest():
         conf = context["dag_run"].conf or {}
         logical = context.get("logical_date")
         w = window(conf, logical.date() if logical else None, daily_schedule(conf).catchup_days)
-        dbt = run_dbt(conf)  # a bad value fails here, before any load is opened
+        # a bad run conf (schema name, dbt flag) fails here, before any load is opened
+        over, dbt = overrides(conf), run_dbt(conf)
         args = ["load", "open", "--from", export_source(conf), *w.cli_args()]
         if conf.get("force"):
             args.append("--force")
-        result = step(args, overrides(conf))
+        result = step(args, over)
         if result["status"] != "opened":
             raise AirflowSkipException(result.get("message") or "nothing new or restated: main unchanged")
         return {
             "load_id": result["load_id"],
             "days": result["days"],
-            "overrides": overrides(conf),
+            "overrides": over,
             "dbt": dbt,  # the validation DAG's dbt build (run conf ``dbt``, default true)
         }
 

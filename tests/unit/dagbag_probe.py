@@ -30,9 +30,9 @@ for dag_id, dag in bag.dags.items():
             f"{t.task_id}:{o.name}" for t in dag.tasks for o in t.outlets if hasattr(o, "name")
         ),
         "trigger_rules": {
-            t.task_id: getattr(t.trigger_rule, "value", str(t.trigger_rule))
+            t.task_id: rule
             for t in dag.tasks
-            if getattr(t.trigger_rule, "value", str(t.trigger_rule)) != "all_success"
+            if (rule := getattr(t.trigger_rule, "value", str(t.trigger_rule))) != "all_success"
         },
         "retries": sorted({t.retries for t in dag.tasks}),
         "catchup": dag.catchup,
